@@ -1,0 +1,12 @@
+import { formatSection, type BenchModule } from "./harness.js";
+
+// Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME.
+const modules: BenchModule[] = [];
+
+const filter = process.argv[2]?.toLowerCase();
+console.log(`rstar-math benchmarks (node ${process.version}, ${(await import("node:os")).cpus().length} cores)`);
+for (const module of modules) {
+    if (filter && !module.title.toLowerCase().includes(filter)) continue;
+    const section = await module.run();
+    console.log(formatSection(section));
+}
