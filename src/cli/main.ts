@@ -2,7 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../util/package-root.js";
+import { packageRoot } from "../util/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { RstarError, describeError } from "../errors/index.js";
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One-time setup on a fresh Debian/Ubuntu machine (idempotent): system packages, npm packages, build.
+# Safe to re-run. Needs network access to the npm registry (and Debian's apt when a package is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_python_modules() {
+    local py
+    for py in "${RSTAR_PYTHON:-}" python3 /usr/bin/python3; do
+        [ -n "$py" ] || continue
+        if "$py" -c "import $1" >/dev/null 2>&1; then return 0; fi
+    done
+    return 1
+}
+
+apt_install() {
+    if [ "$(id -u)" != "0" ]; then
+        echo "setup: please install with your package manager: $*" >&2
+        return 1
+    fi
+    if [ -z "${APT_UPDATED:-}" ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# The sandbox and the grader need a Python 3 with sympy and numpy.
+if ! have_python_modules "sympy, numpy"; then
+    echo "setup: installing python3-sympy and python3-numpy" >&2
+    apt_install python3 python3-sympy python3-numpy
+fi
+
+# util-linux provides unshare (network/PID namespaces for the sandbox); present on Debian by default.
+command -v unshare >/dev/null 2>&1 || apt_install util-linux
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund
+else
+    npm run build --silent
+fi
