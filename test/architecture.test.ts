@@ -10,7 +10,9 @@ const layers: string[][] = [
     ["sandbox", "grading", "llm"],
     ["steps", "reward"],
     ["search"],
-    ["data", "eval", "evolve"],
+    ["data"],
+    ["runs"],
+    ["eval", "evolve"],
     ["cli", "viewer"],
 ];
 

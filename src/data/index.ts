@@ -1,0 +1,2 @@
+export { loadDataset } from "./datasets.js";
+export type { DatasetProblem } from "./datasets.js";

@@ -1,0 +1,111 @@
+import type { ProblemOutcome, SearchEvent } from "../search/index.js";
+
+export interface RunProgress {
+    total: number;
+    done: number;
+    failed: number;
+    inProgress: number;
+    /** Problems with gold answers among those done, and how many were answered correctly / had any correct rollout. */
+    graded: number;
+    correct: number;
+    passAny: number;
+    rollouts: number;
+    nodes: number;
+    requestsInFlight: number;
+    elapsedMs: number;
+    /** Nodes created per second in this session. */
+    nodesPerSecond: number;
+    /** Estimated time left, from this session's pace; null until a problem has finished. */
+    etaMs: number | null;
+}
+
+/** Counts what a run does, from search events and finished problems; reports snapshots at most every 250 ms. */
+export class RunProgressTracker {
+    private readonly state: Omit<RunProgress, "elapsedMs" | "nodesPerSecond" | "etaMs">;
+    private readonly started = performance.now();
+    private finishedThisSession = 0;
+    private lastReport = 0;
+
+    constructor(
+        total: number,
+        alreadyDone: number,
+        private readonly listener: ((progress: RunProgress) => void) | undefined,
+    ) {
+        this.state = { total, done: alreadyDone, failed: 0, inProgress: 0, graded: 0, correct: 0, passAny: 0, rollouts: 0, nodes: 0, requestsInFlight: 0 };
+    }
+
+    /** Adds a problem finished in an earlier session to the accuracy counts. */
+    countStored(result: Record<string, unknown>): void {
+        if (result["correct"] === true || result["correct"] === false) this.state.graded += 1;
+        if (result["correct"] === true) this.state.correct += 1;
+        if (result["pass_any"] === true) this.state.passAny += 1;
+        if (result["error"] !== null && result["error"] !== undefined) this.state.failed += 1;
+    }
+
+    problemStarted(): void {
+        this.state.inProgress += 1;
+        this.report();
+    }
+
+    problemAbandoned(): void {
+        this.state.inProgress -= 1;
+    }
+
+    problemFailed(): void {
+        this.state.done += 1;
+        this.state.failed += 1;
+        this.finishedThisSession += 1;
+        this.report(true);
+    }
+
+    problemFinished(outcome: ProblemOutcome): void {
+        this.state.inProgress -= 1;
+        this.state.done += 1;
+        this.finishedThisSession += 1;
+        if (outcome.correct !== null) this.state.graded += 1;
+        if (outcome.correct === true) this.state.correct += 1;
+        if (outcome.passAny === true) this.state.passAny += 1;
+        this.report(true);
+    }
+
+    onEvent(event: SearchEvent): void {
+        switch (event.type) {
+            case "request-start":
+                this.state.requestsInFlight += 1;
+                break;
+            case "request-end":
+                this.state.requestsInFlight -= 1;
+                break;
+            case "node-created":
+                this.state.nodes += 1;
+                break;
+            case "rollout-end":
+                this.state.rollouts += 1;
+                break;
+        }
+        this.report();
+    }
+
+    snapshot(): RunProgress {
+        const elapsedMs = performance.now() - this.started;
+        const remaining = this.state.total - this.state.done;
+        return {
+            ...this.state,
+            elapsedMs,
+            nodesPerSecond: elapsedMs > 0 ? (this.state.nodes * 1000) / elapsedMs : 0,
+            etaMs: this.finishedThisSession > 0 ? (elapsedMs / this.finishedThisSession) * remaining : null,
+        };
+    }
+
+    stop(): void {
+        this.report(true);
+    }
+
+    private report(force = false): void {
+        if (this.listener === undefined) return;
+        const now = performance.now();
+        if (!force && now - this.lastReport < 250) return;
+        this.lastReport = now;
+        this.listener(this.snapshot());
+    }
+}

@@ -1,0 +1,181 @@
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { DatasetProblem } from "../data/index.js";
+import { RstarError } from "../errors/index.js";
+import { checkSettings, solveProblem, type ProblemOutcome, type SearchServices, type SearchSettings } from "../search/index.js";
+import { RunProgressTracker, type RunProgress } from "./progress.js";
+import { RUN_FORMAT, readRunConfig, resultAffectingDifferences, sha256, writeRunConfig, type RunConfig } from "./run-config.js";
+import { RunStore } from "./run-store.js";
+import { resultRecord, treeRecord, errorRecord } from "./records.js";
+
+export interface RunSearchOptions {
+    /** The run directory; created when missing. */
+    dir: string;
+    /** Continue a run in `dir`: finished problems are kept, the rest are (re)done. */
+    resume: boolean;
+    datasetPath: string;
+    problems: readonly DatasetProblem[];
+    settings: SearchSettings;
+    preset: string | null;
+    services: SearchServices;
+    /** Problems searched at once. */
+    concurrency: number;
+    versions: Record<string, string>;
+    signal?: AbortSignal;
+    onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunSummary {
+    dir: string;
+    total: number;
+    /** Problems finished in earlier sessions of this run (resume). */
+    resumed: number;
+    finished: number;
+    failed: number;
+    /** Accuracy of the selected answers over finished problems with gold answers; null when none had gold. */
+    accuracy: number | null;
+    passAny: number | null;
+    durationMs: number;
+    aborted: boolean;
+}
+
+/** Errors that say the run cannot go on (the server, sandbox or settings are unusable), as opposed to one bad problem. */
+const RUN_STOPPING = new Set(["BACKEND_UNAVAILABLE", "BACKEND_TIMEOUT", "BACKEND_MODEL_NOT_FOUND", "ABORTED", "PYTHON_UNAVAILABLE", "SANDBOX_START_FAILED", "SANDBOX_DISPOSED", "CONFIG_INVALID", "RUN_STORE"]);
+
+/**
+ * A durable search run over a dataset. Problems are searched `concurrency` at a time, each as soon as a slot frees
+ * (no barrier across problems). Every finished problem is committed to the SQLite store before it is exported to
+ * results.jsonl and trees.jsonl; on resume the exports are rebuilt from the store, so a crash at any moment loses
+ * only unfinished problems and never duplicates one.
+ */
+export async function runSearch(options: RunSearchOptions): Promise<RunSummary> {
+    const started = performance.now();
+    checkSettings(options.settings, options.services);
+    const paths = runPaths(options.dir);
+    const config = await currentConfig(options);
+    await prepareDirectory(options, paths, config);
+
+    const store = new RunStore(paths.store);
+    try {
+        rebuildExports(store, paths);
+        const finished = store.finishedPositions();
+        const todo = options.problems.filter((problem) => !finished.has(problem.position));
+        const tracker = new RunProgressTracker(options.problems.length, finished.size, options.onProgress);
+        for (const stored of store.all()) tracker.countStored(stored.result);
+
+        let failed = 0;
+        let stopError: unknown = null;
+        const controller = new AbortController();
+        const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+        let next = 0;
+        const worker = async () => {
+            while (next < todo.length && !signal.aborted) {
+                const problem = todo[next] as DatasetProblem;
+                next += 1;
+                tracker.problemStarted();
+                try {
+                    const outcome = await solveProblem(
+                        { index: problem.position, question: problem.question, gold: problem.answer },
+                        options.settings,
+                        options.services,
+                        { signal, onEvent: (event) => tracker.onEvent(event) },
+                    );
+                    record(store, paths, problem, outcome);
+                    tracker.problemFinished(outcome);
+                } catch (error) {
+                    tracker.problemAbandoned();
+                    if (signal.aborted || !RstarError.isInstance(error) || RUN_STOPPING.has(error.code)) {
+                        if (!signal.aborted) {
+                            stopError = error;
+                            controller.abort(error);
+                        }
+                        return;
+                    }
+                    failed += 1;
+                    const result = errorRecord(problem, error);
+                    store.add(problem.position, result, treeRecord(problem, null));
+                    appendFileSync(paths.results, JSON.stringify(result) + "\n");
+                    tracker.problemFailed();
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, todo.length)) }, worker));
+        tracker.stop();
+        if (stopError !== null) throw stopError;
+        const totals = tracker.snapshot();
+        return {
+            dir: options.dir,
+            total: options.problems.length,
+            resumed: finished.size,
+            finished: totals.done,
+            failed,
+            accuracy: totals.graded > 0 ? totals.correct / totals.graded : null,
+            passAny: totals.graded > 0 ? totals.passAny / totals.graded : null,
+            durationMs: performance.now() - started,
+            aborted: options.signal?.aborted ?? false,
+        };
+    } finally {
+        store.close();
+    }
+}
+
+export function runPaths(dir: string) {
+    return {
+        config: join(dir, "config.json"),
+        store: join(dir, "store.sqlite"),
+        results: join(dir, "results.jsonl"),
+        trees: join(dir, "trees.jsonl"),
+    };
+}
+
+function record(store: RunStore, paths: ReturnType<typeof runPaths>, problem: DatasetProblem, outcome: ProblemOutcome): void {
+    const result = resultRecord(problem, outcome);
+    const tree = treeRecord(problem, outcome);
+    store.add(problem.position, result, tree);
+    appendFileSync(paths.results, JSON.stringify(result) + "\n");
+    appendFileSync(paths.trees, JSON.stringify(tree) + "\n");
+}
+
+function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): void {
+    writeFileSync(paths.results, "");
+    writeFileSync(paths.trees, "");
+    for (const stored of store.all()) {
+        appendFileSync(paths.results, JSON.stringify(stored.result) + "\n");
+        if (stored.tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(stored.tree) + "\n");
+    }
+}
+
+async function currentConfig(options: RunSearchOptions): Promise<RunConfig> {
+    const { policy, rewardModel } = options.services;
+    return {
+        format: RUN_FORMAT,
+        createdAt: new Date().toISOString(),
+        dataset: { path: options.datasetPath, sha256: sha256(await readFile(options.datasetPath)), problems: options.problems.length },
+        preset: options.preset,
+        settings: options.settings,
+        policy: { id: policy.id, model: policy.model },
+        rewardModel: rewardModel?.name ?? null,
+        versions: options.versions,
+    };
+}
+
+async function prepareDirectory(options: RunSearchOptions, paths: ReturnType<typeof runPaths>, config: RunConfig): Promise<void> {
+    const exists = existsSync(paths.config);
+    if (exists && !options.resume) {
+        throw new RstarError("RUN_CONFLICT", `${options.dir} already holds a run; pass --resume to continue it or choose another --out`);
+    }
+    if (!exists && options.resume && existsSync(paths.store)) {
+        throw new RstarError("RUN_CONFLICT", `${options.dir} has a store but no config.json; it is not a run this version can resume`);
+    }
+    mkdirSync(options.dir, { recursive: true });
+    if (exists) {
+        const stored = await readRunConfig(paths.config);
+        const differences = resultAffectingDifferences(stored, config);
+        if (differences.length > 0) {
+            throw new RstarError("RUN_CONFLICT", `cannot resume ${options.dir}: these differ from the original run: ${differences.join("; ")}`);
+        }
+        return;
+    }
+    await writeRunConfig(paths.config, config);
+}

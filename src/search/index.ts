@@ -1,0 +1,15 @@
+export { solveProblem, checkSettings } from "./solve-problem.js";
+export type { ProblemOutcome, SolveOptions } from "./solve-problem.js";
+export type { SearchServices, SearchProblem, SearchCounters, SearchEvent, StepExecutor, AnswerJudge } from "./context.js";
+export { BASE_SETTINGS } from "./settings.js";
+export type { SearchSettings, SearchAlgorithm, TerminalReward, AnswerSelection } from "./settings.js";
+export { PRESETS, presetNamed } from "./presets.js";
+export type { Preset } from "./presets.js";
+export { SearchNode, breadthFirst, answerNodes } from "./tree.js";
+export type { TerminalReason, StepKind } from "./tree.js";
+export { toOfficialStates } from "./export-tree.js";
+export type { OfficialNodeState } from "./export-tree.js";
+export { selectAnswer } from "./answer-selection.js";
+export type { TerminalAnswer } from "./answer-selection.js";
+export { puct, selectChild } from "./select.js";
+export { officialFilter } from "./expand.js";
