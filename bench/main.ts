@@ -1,7 +1,8 @@
 import { formatSection, type BenchModule } from "./harness.js";
+import { searchBench } from "./search.js";
 
 // Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME.
-const modules: BenchModule[] = [];
+const modules: BenchModule[] = [searchBench];
 
 const filter = process.argv[2]?.toLowerCase();
 console.log(`rstar-math benchmarks (node ${process.version}, ${(await import("node:os")).cpus().length} cores)`);

@@ -24,6 +24,8 @@ const commandModules = [
     // Each module registers one command; order is the order in --help.
     "./commands/grade.js",
     "./commands/exec.js",
+    "./commands/search.js",
+    "./commands/solve.js",
 ];
 
 for (const modulePath of commandModules) {

@@ -1,0 +1,72 @@
+import { SingleBar } from "cli-progress";
+import type { RunProgress } from "../runs/index.js";
+
+/** Shows run progress on stderr: a live bar on a terminal, a plain line every `intervalMs` otherwise (logs, CI). */
+export class ProgressDisplay {
+    private bar: SingleBar | null = null;
+    private lastLine = 0;
+
+    constructor(
+        private readonly label: string,
+        private readonly interactive = Boolean(process.stderr.isTTY),
+        private readonly intervalMs = 10_000,
+        private readonly quiet = false,
+    ) {}
+
+    update(progress: RunProgress): void {
+        if (this.quiet) return;
+        if (this.interactive) this.updateBar(progress);
+        else if (performance.now() - this.lastLine >= this.intervalMs || progress.done === progress.total) {
+            this.lastLine = performance.now();
+            process.stderr.write(`${this.label}: ${describe(progress)}\n`);
+        }
+    }
+
+    stop(final?: RunProgress): void {
+        if (this.bar) {
+            this.bar.stop();
+            this.bar = null;
+        } else if (final && !this.quiet && !this.interactive) process.stderr.write(`${this.label}: ${describe(final)}\n`);
+    }
+
+    private updateBar(progress: RunProgress): void {
+        const payload = {
+            rollouts: progress.rollouts,
+            rate: progress.nodesPerSecond.toFixed(1),
+            inflight: progress.requestsInFlight,
+            accuracy: progress.graded > 0 ? `${((100 * progress.correct) / progress.graded).toFixed(1)}%` : "-",
+            eta: progress.etaMs === null ? "-" : formatDuration(progress.etaMs),
+        };
+        if (this.bar === null) {
+            this.bar = new SingleBar({
+                format: `${this.label} {bar} {value}/{total} | {rollouts} rollouts | {rate} nodes/s | {inflight} requests in flight | accuracy {accuracy} | ETA {eta}`,
+                stream: process.stderr,
+                hideCursor: true,
+                barsize: 24,
+            });
+            this.bar.start(progress.total, progress.done, payload);
+        } else this.bar.update(progress.done, payload);
+    }
+}
+
+export function describe(progress: RunProgress): string {
+    const parts = [
+        `${progress.done}/${progress.total} done`,
+        `${progress.rollouts} rollouts`,
+        `${progress.nodesPerSecond.toFixed(1)} nodes/s`,
+        `${progress.requestsInFlight} requests in flight`,
+        progress.graded > 0 ? `accuracy ${((100 * progress.correct) / progress.graded).toFixed(1)}% (${progress.correct}/${progress.graded})` : "accuracy -",
+        `elapsed ${formatDuration(progress.elapsedMs)}`,
+        `ETA ${progress.etaMs === null ? "-" : formatDuration(progress.etaMs)}`,
+    ];
+    if (progress.failed > 0) parts.push(`${progress.failed} failed`);
+    return parts.join(", ");
+}
+
+export function formatDuration(ms: number): string {
+    const seconds = Math.round(ms / 1000);
+    if (seconds < 60) return `${seconds}s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
+    return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+}
