@@ -17,6 +17,7 @@ export type RstarErrorCode =
     | "SANDBOX_START_FAILED"
     // grading
     | "GRADER_UNAVAILABLE"
+    | "GRADER_TIMEOUT"
     // model backends
     | "NO_SUCH_BACKEND"
     | "BACKEND_UNAVAILABLE"
@@ -28,7 +29,9 @@ export type RstarErrorCode =
     // runs
     | "RUN_STORE"
     | "RUN_CONFLICT"
-    | "INTERNAL";
+    | "INTERNAL"
+    // model backends (appended)
+    | "BACKEND_DISPOSED";
 
 const marker = Symbol.for("rstar-math.error");
 
