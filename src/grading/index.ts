@@ -1,0 +1,7 @@
+/** Answer grading: final-answer extraction and equivalence (see docs/grading.md). */
+export { extractAnswer } from "./extract.js";
+export { createGrader, equalFast } from "./grader.js";
+export type { Grader, GraderOptions, JudgeOptions, Judgement } from "./grader.js";
+export { analyze } from "./answer.js";
+export type { Answer } from "./answer.js";
+export type { Node as AnswerNode } from "./ast.js";
