@@ -1,8 +1,14 @@
 import { formatSection, type BenchModule } from "./harness.js";
+import { gradingBench } from "./grading.js";
+import { sandboxBench } from "./sandbox.js";
 import { searchBench } from "./search.js";
 
 // Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME.
-const modules: BenchModule[] = [searchBench];
+const modules: BenchModule[] = [
+    searchBench,
+    sandboxBench,
+    gradingBench,
+];
 
 const filter = process.argv[2]?.toLowerCase();
 console.log(`rstar-math benchmarks (node ${process.version}, ${(await import("node:os")).cpus().length} cores)`);

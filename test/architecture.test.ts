@@ -6,9 +6,11 @@ import { describe, expect, it } from "vitest";
  * and one capability reaches another only through its index.ts.
  */
 const layers: string[][] = [
-    ["util", "errors"],
+    ["errors"],
+    ["util"],
     ["sandbox", "grading", "llm"],
     ["steps", "reward"],
+    ["synth"],
     ["search"],
     ["data"],
     ["runs"],

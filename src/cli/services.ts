@@ -4,6 +4,7 @@ import { createGrader, type Grader } from "../grading/index.js";
 import { OpenAiCompatibleBackend, type LlmBackend } from "../llm/index.js";
 import { createSandbox, type Sandbox } from "../sandbox/index.js";
 import type { SearchServices } from "../search/index.js";
+import { inferStepStop } from "../steps/index.js";
 
 export interface ServiceFlags {
     policyUrl?: string[];
@@ -30,6 +31,8 @@ export async function openServices(flags: ServiceFlags): Promise<OpenServices> {
     const policy: LlmBackend = new OpenAiCompatibleBackend({
         baseURL: urls,
         model: flags.model,
+        // llama.cpp's server and Ollama do not say which stop matched: guess it from the step's content.
+        resolveStop: inferStepStop,
         ...(flags.maxRequests !== undefined ? { maxInFlight: flags.maxRequests } : {}),
         ...(flags.requestTimeoutMs !== undefined ? { timeoutMs: flags.requestTimeoutMs } : {}),
     });

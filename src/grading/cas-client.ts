@@ -7,8 +7,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { RstarError } from "../errors/index.js";
-import { parseJson } from "../util/jsonl.js";
-import { pythonAsset } from "../util/package-root.js";
+import { parseJson, pythonAsset } from "../util/index.js";
 
 export interface CasVerdict {
     equal: boolean;

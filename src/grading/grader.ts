@@ -3,7 +3,7 @@
  * to sympy, in one batch per pair. Total: every public method returns a verdict and never throws.
  */
 import { RstarError, describeError } from "../errors/index.js";
-import { findPython } from "../util/python.js";
+import { findPython } from "../util/index.js";
 import { analyze, type Answer } from "./answer.js";
 import { toWire, type WireNode } from "./ast.js";
 import { CasClient, type CasVerdict } from "./cas-client.js";

@@ -1,4 +1,4 @@
-export { Marker, ALL_MARKERS, STEP_STOPS, BOOTSTRAP_STOPS, STEP_DELIMITER } from "./markers.js";
+export { Marker, ALL_MARKERS, STEP_STOPS, BOOTSTRAP_STOPS, STEP_DELIMITER, inferStepStop } from "./markers.js";
 export type { MarkerText } from "./markers.js";
 export { sftPrompt, bootstrapPrompt, renderPrompt } from "./prompts.js";
 export type { PromptTemplateName } from "./prompts.js";

@@ -28,3 +28,16 @@ export const BOOTSTRAP_STOPS: readonly string[] = [Marker.stepEnd, Marker.codeEn
 
 /** Separator the official code puts between a code block and its output (`step_delim`). */
 export const STEP_DELIMITER = "\n";
+
+/**
+ * Which stop string most likely ended a step when the server did not say (llama.cpp's server, Ollama): an answer ends
+ * at `<end_of_answer>`, the code step that prints the answer (the official "Now print the final answer" comment, or a
+ * final `print(...)` line) at `<end_of_code>`, any other code step at `<end_of_step>`. Returns one of `candidates`.
+ */
+export function inferStepStop(text: string, candidates: readonly string[]): string | null {
+    const pick = (stop: string) => (candidates.includes(stop) ? stop : null);
+    if (text.includes(Marker.answer) || /\\(?:boxed|fbox)\b/.test(text)) return pick(Marker.answerEnd) ?? candidates[0] ?? null;
+    const lastLine = text.trimEnd().split("\n").pop() ?? "";
+    if (/Now print the final answer/i.test(text) || /^\s*print\(/.test(lastLine)) return pick(Marker.codeEnd) ?? pick(Marker.stepEnd) ?? candidates[0] ?? null;
+    return pick(Marker.stepEnd) ?? candidates[0] ?? null;
+}

@@ -97,3 +97,14 @@ describe("programs", () => {
         expect(extractCode("<code>x = 1\ny = 2\n<end_of_code>")).toBe("x = 1\ny = 2");
     });
 });
+
+describe("inferStepStop", () => {
+    const stops = ["<end_of_step>", "<end_of_code>", "<end_of_answer>"];
+    it("guesses the stop a server did not report from the step's content", async () => {
+        const { inferStepStop } = await import("./index.js");
+        expect(inferStepStop("\n<answer>It is \\boxed{4}", stops)).toBe("<end_of_answer>");
+        expect(inferStepStop("\n# Now print the final answer\nprint(x)\n", stops)).toBe("<end_of_code>");
+        expect(inferStepStop("\n# Step 2: add\ny = x + 1\n", stops)).toBe("<end_of_step>");
+        expect(inferStepStop("\ny = 1\n", ["<end_of_code>"])).toBe("<end_of_code>");
+    });
+});

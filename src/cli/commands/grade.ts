@@ -2,7 +2,7 @@ import { createWriteStream, existsSync, type WriteStream } from "node:fs";
 import type { Command } from "commander";
 import { RstarError } from "../../errors/index.js";
 import { createGrader, type Grader } from "../../grading/index.js";
-import { isPlainObject, readJsonLines } from "../../util/jsonl.js";
+import { isPlainObject, readJsonLines } from "../../util/index.js";
 import { action, positiveInt } from "../run-command.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 

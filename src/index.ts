@@ -1,0 +1,28 @@
+// The library's public API, listed by name (no `export *` at the root).
+
+export { RstarError, InputError } from "./errors/index.js";
+export type { RstarErrorCode } from "./errors/index.js";
+
+export { createSandbox } from "./sandbox/index.js";
+export type { Sandbox, SandboxOptions, ExecResult, ExecError, IsolationReport } from "./sandbox/index.js";
+
+export { createGrader, equalFast, extractAnswer } from "./grading/index.js";
+export type { Grader, GraderOptions, Judgement } from "./grading/index.js";
+
+export { OpenAiCompatibleBackend, MockLlmBackend, LLM_BACKEND_SPEC_VERSION, createDefaultRegistry, resolveLlmBackend } from "./llm/index.js";
+export type { LlmBackend, GenerateRequest, GenerateResult, Completion, OpenAiCompatibleOptions } from "./llm/index.js";
+
+export { sftPrompt, bootstrapPrompt, renderPrompt, parseStep, programForStep, outputSuffix, Marker, STEP_STOPS } from "./steps/index.js";
+export type { ParsedStep, PromptTemplateName } from "./steps/index.js";
+
+export { ScriptedRewardModel } from "./reward/index.js";
+export type { RewardModel, RewardItem } from "./reward/index.js";
+
+export { solveProblem, PRESETS, BASE_SETTINGS, toOfficialStates, selectAnswer } from "./search/index.js";
+export type { SearchSettings, SearchServices, SearchProblem, ProblemOutcome, SearchEvent, TerminalAnswer, StepExecutor, AnswerJudge } from "./search/index.js";
+
+export { loadDataset } from "./data/index.js";
+export type { DatasetProblem } from "./data/index.js";
+
+export { runSearch, RunStore } from "./runs/index.js";
+export type { RunSearchOptions, RunSummary, RunProgress, RunConfig } from "./runs/index.js";
