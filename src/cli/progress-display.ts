@@ -5,6 +5,7 @@ import type { RunProgress } from "../runs/index.js";
 export class ProgressDisplay {
     private bar: SingleBar | null = null;
     private lastLine = 0;
+    private lastText = "";
 
     constructor(
         private readonly label: string,
@@ -16,17 +17,24 @@ export class ProgressDisplay {
     update(progress: RunProgress): void {
         if (this.quiet) return;
         if (this.interactive) this.updateBar(progress);
-        else if (performance.now() - this.lastLine >= this.intervalMs || progress.done === progress.total) {
-            this.lastLine = performance.now();
-            process.stderr.write(`${this.label}: ${describe(progress)}\n`);
-        }
+        else if (performance.now() - this.lastLine >= this.intervalMs || progress.done === progress.total) this.printLine(progress);
     }
 
     stop(final?: RunProgress): void {
         if (this.bar) {
             this.bar.stop();
             this.bar = null;
-        } else if (final && !this.quiet && !this.interactive) process.stderr.write(`${this.label}: ${describe(final)}\n`);
+        } else if (final && !this.quiet && !this.interactive) this.printLine(final);
+    }
+
+    private printLine(progress: RunProgress): void {
+        this.lastLine = performance.now();
+        const text = `${this.label}: ${describe(progress)}`;
+        // Counts without timing: the same state is not printed twice (the last update and stop() often coincide).
+        const state = text.replace(/, elapsed .*$/, "");
+        if (state === this.lastText) return;
+        this.lastText = state;
+        process.stderr.write(text + "\n");
     }
 
     private updateBar(progress: RunProgress): void {
