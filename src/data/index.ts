@@ -1,2 +1,22 @@
 export { loadDataset } from "./datasets.js";
 export type { DatasetProblem } from "./datasets.js";
+export { extractSft, extractPpm, EXTRACT_FORMATS } from "./extract-run.js";
+export type {
+    ExtractFormat,
+    ExtractGrader,
+    ExtractIssue,
+    ExtractProgress,
+    ExtractSftOptions,
+    ExtractPpmOptions,
+    ExtractSummary,
+    SftSummary,
+    PpmSummary,
+    PpmLabelling,
+} from "./extract-run.js";
+export { readTreeRecord, officialPrompt, isValidFinalAnswer, OFFICIAL_MAX_CHILDREN } from "./extract-tree.js";
+export type { ExtractionTree, TreeNode, TreeReadResult } from "./extract-tree.js";
+export { selectSft, correctTrajectories, SftPool, officialSftRecord, trlSftRecord } from "./extract-sft.js";
+export type { SftSelection, SftTrajectory, OfficialSftRecord, TrlSftRecord } from "./extract-sft.js";
+export { selectPairs, officialLeafLabel, officialPpmRecord, trlPpmRecord, OFFICIAL_PPM_OPTIONS } from "./extract-ppm.js";
+export type { PpmOptions, PpmPair, PpmSelection, LeafLabel, OfficialPpmRecord, TrlPpmRecord } from "./extract-ppm.js";
+export { editDistance } from "./extract-python.js";
