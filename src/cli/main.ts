@@ -26,6 +26,9 @@ const commandModules = [
     "./commands/exec.js",
     "./commands/search.js",
     "./commands/solve.js",
+    "./commands/extract.js",
+    "./commands/synth.js",
+    "./commands/teacher.js",
 ];
 
 for (const modulePath of commandModules) {

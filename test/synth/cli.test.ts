@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { register as registerSynth } from "../../src/cli/commands/synth.js";
+import { register as registerTeacher } from "../../src/cli/commands/teacher.js";
+
+/** Runs the commands in process, as src/cli/main.ts wires them; returns stdout and the exit code. */
+async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    const program = new Command("rstar").exitOverride();
+    registerSynth(program);
+    registerTeacher(program);
+    let stdout = "";
+    let stderr = "";
+    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    process.exitCode = 0;
+    let code = 0;
+    try {
+        await program.parseAsync(["node", "rstar", ...args]);
+        code = Number(process.exitCode ?? 0);
+    } catch (error) {
+        code = (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
+    } finally {
+        out.mockRestore();
+        err.mockRestore();
+        process.exitCode = 0;
+    }
+    return { stdout, stderr, code };
+}
+
+const dirs: string[] = [];
+afterEach(async () => {
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe("rstar synth generate", () => {
+    it("writes the splits, SFT data and manifest, byte-identical for the same seed", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "rstar-synth-cli-"));
+        dirs.push(dir);
+        const args = ["--seed", "9", "--train", "25", "--test", "10", "--ood", "10", "--difficulty", "2"];
+        const first = await cli(["synth", "generate", "--out", join(dir, "a"), ...args]);
+        expect(first.code).toBe(0);
+        expect(JSON.parse(first.stdout)).toMatchObject({ counts: { train: 25, test: 10, ood: 10 } });
+        expect((await cli(["synth", "generate", "--out", join(dir, "b"), ...args])).code).toBe(0);
+        const files = (await readdir(join(dir, "a"))).sort();
+        expect(files).toEqual(["manifest.json", "ood.jsonl", "sft-train.jsonl", "test.jsonl", "train.jsonl"]);
+        for (const file of files) expect(await readFile(join(dir, "b", file), "utf8")).toBe(await readFile(join(dir, "a", file), "utf8"));
+        const json = await cli(["synth", "generate", "--out", join(dir, "c"), ...args, "--format", "json", "--steps", "3-4", "--ood-steps", "9"]);
+        expect(json.code).toBe(0);
+        const ood = JSON.parse(await readFile(join(dir, "c", "ood.json"), "utf8")) as { steps: number }[];
+        expect(ood.every((problem) => problem.steps === 9)).toBe(true);
+    });
+
+    it("rejects bad usage with exit code 2", async () => {
+        expect((await cli(["synth", "generate", "--out", "x", "--difficulty", "7"])).code).toBe(2);
+        expect((await cli(["synth", "generate", "--out", "x", "--format", "csv"])).code).toBe(2);
+        expect((await cli(["synth", "generate", "--out", "x", "--train", "many"])).code).toBe(2);
+        expect((await cli(["synth", "generate", "--out", "x", "--steps", "2-6", "--ood-steps", "6-8"])).code).toBe(2);
+        expect((await cli(["synth", "generate"])).code).toBe(2);
+    });
+
+    it.each([["synth", "generate"], ["teacher", "serve"], ["teacher", "eval"]])("has --help (%s %s)", async (...command) => {
+        const help = await cli([...command, "--help"]);
+        expect(help.code).toBe(0);
+        expect(help.stdout).toMatch(/Usage: rstar/);
+        expect(help.stdout).toMatch(/Exit codes/);
+    });
+});
+
+describe("rstar teacher", () => {
+    it("eval measures greedy accuracy and pass@k on a dataset", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "rstar-teacher-cli-"));
+        dirs.push(dir);
+        await cli(["synth", "generate", "--out", dir, "--seed", "4", "--train", "0", "--test", "6", "--ood", "0"]);
+        const result = await cli(["teacher", "eval", "--data", join(dir, "test.jsonl"), "--k", "4", "--json", "--error-scale", "0"]);
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ problems: 6, greedyAccuracy: 1, passAtK: 1, k: 4 });
+        expect((await cli(["teacher", "eval", "--data", join(dir, "test.jsonl"), "--wrong-number", "2"])).code).toBe(2);
+    });
+
+    it("serve listens on 127.0.0.1, prints its URL, answers, and stops on SIGTERM", async () => {
+        const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "teacher", "serve", "--port", "0", "--wrong-number", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });
+        try {
+            const baseURL = await new Promise<string>((resolve, reject) => {
+                let out = "";
+                child.stdout.on("data", (chunk: Buffer) => {
+                    out += chunk.toString();
+                    const line = /^(http:\/\/127\.0\.0\.1:\d+\/v1)\n/m.exec(out);
+                    if (line) resolve(line[1]!);
+                });
+                child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
+            });
+            const models = (await (await fetch(`${baseURL}/models`)).json()) as { data: { id: string }[] };
+            expect(models.data[0]?.id).toBe("rstar-synth-teacher");
+            const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+            child.kill("SIGTERM");
+            expect(await exited).toBe(0);
+        } finally {
+            if (child.exitCode === null) child.kill("SIGKILL");
+        }
+    });
+});

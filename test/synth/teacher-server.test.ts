@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
+import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
+import { TeacherBackend, generateDataset, rollout, startTeacherServer, type TeacherServer } from "../../src/synth/index.js";
+import { describeLlmBackendConformance, type LlmBackendConformanceOptions } from "../conformance/llm-backend.js";
+import { openRunner } from "./runner.js";
+
+const dataset = generateDataset({ seed: 31, train: 0, test: 6, ood: 6 });
+const prompt = sftPrompt(dataset.test[0]!.question);
+const cases = {
+    stopCase: { prompt, stop: [...STEP_STOPS], maxTokens: 200 },
+    lengthCase: { prompt, stop: [...STEP_STOPS], maxTokens: 3 },
+} satisfies Pick<LlmBackendConformanceOptions, "stopCase" | "lengthCase">;
+
+let server: TeacherServer;
+beforeAll(async () => {
+    server = await startTeacherServer();
+});
+afterAll(async () => {
+    await server.close();
+});
+
+describeLlmBackendConformance({
+    name: "TeacherBackend (in process)",
+    create: () => new TeacherBackend(),
+    ...cases,
+    seedDeterministic: true,
+    reportsUsage: true,
+});
+
+describeLlmBackendConformance({
+    name: "OpenAiCompatibleBackend against the teacher server",
+    create: () => new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: server.model, maxRetries: 0 }),
+    ...cases,
+    seedDeterministic: true,
+    reportsUsage: true,
+});
+
+describe("teacher server", () => {
+    it("answers exactly as the in-process teacher, so rollouts through HTTP match", async () => {
+        const runner = await openRunner();
+        const remote = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: server.model, maxRetries: 0 });
+        const local = new TeacherBackend();
+        try {
+            for (const problem of dataset.ood) {
+                for (const seed of [1, 2]) {
+                    const viaHttp = await rollout(remote, runner, problem.question, { temperature: 1, seed });
+                    const inProcess = await rollout(local, runner, problem.question, { temperature: 1, seed });
+                    expect(viaHttp).toEqual(inProcess);
+                }
+            }
+        } finally {
+            await remote.dispose();
+            await runner.close();
+        }
+    });
+
+    it("speaks vLLM's wire format: stop_reason, usage, and its error shapes", async () => {
+        const post = (body: unknown) => fetch(`${server.baseURL}/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const ok = await post({ model: server.model, prompt, n: 2, temperature: 0.7, seed: 5, max_tokens: 200, stop: STEP_STOPS });
+        expect(ok.status).toBe(200);
+        const body = (await ok.json()) as { object: string; model: string; choices: { index: number; text: string; finish_reason: string; stop_reason: string | null }[]; usage: { total_tokens: number } };
+        expect(body).toMatchObject({ object: "text_completion", model: server.model });
+        expect(body.choices.map((choice) => choice.index)).toEqual([0, 1]);
+        for (const choice of body.choices) {
+            expect(choice.finish_reason).toBe("stop");
+            expect(choice.stop_reason).toBe("<end_of_step>");
+            expect(choice.text.startsWith("<code>\n# Step 1: ")).toBe(true);
+        }
+        expect(body.usage.total_tokens).toBeGreaterThan(0);
+        expect((await post({ model: "other", prompt })).status).toBe(404);
+        const bad = await post({ model: server.model, prompt, n: 0 });
+        expect(bad.status).toBe(400);
+        expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^n: /);
+        expect((await fetch(`${server.baseURL}/completions`, { method: "POST", body: "{not json" })).status).toBe(400);
+        expect((await fetch(`${server.baseURL}/nothing`)).status).toBe(404);
+        const models = (await (await fetch(`${server.baseURL}/models`)).json()) as { data: { id: string }[] };
+        expect(models.data.map((model) => model.id)).toEqual([server.model]);
+    });
+});

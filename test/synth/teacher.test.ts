@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootstrapPrompt, extractCode, sftPrompt } from "../../src/steps/index.js";
+import {
+    TEACHER_ERROR_KINDS,
+    TeacherBackend,
+    generateDataset,
+    measurePolicy,
+    planSolution,
+    proposeStep,
+    readQuestion,
+    referenceTrajectory,
+    resolveErrorRates,
+    rollout,
+    type TeacherErrorKind,
+} from "../../src/synth/index.js";
+import { openRunner } from "./runner.js";
+
+const dataset = generateDataset({ seed: 77, train: 40, test: 0, ood: 40 });
+const perfectRates = Object.fromEntries(TEACHER_ERROR_KINDS.map((kind) => [kind, 0])) as Record<TeacherErrorKind, number>;
+let runner: Awaited<ReturnType<typeof openRunner>>;
+
+beforeAll(async () => {
+    runner = await openRunner();
+});
+afterAll(async () => {
+    await runner.close();
+});
+
+describe("the teacher without mistakes", () => {
+    it.each(["sft", "bootstrap"] as const)("writes exactly the reference solution, step by step, from the %s prompt", async (template) => {
+        const teacher = new TeacherBackend({ errorRates: perfectRates });
+        for (const problem of [...dataset.train.slice(0, 8), ...dataset.ood.slice(0, 4)]) {
+            const greedy = await rollout(teacher, runner, problem.question, { template, temperature: 0 });
+            expect(greedy).toMatchObject({ outcome: "answer", answer: problem.answer, trajectory: problem.solution });
+            // sampling varies the wording of the comments, never the code
+            const sampled = await rollout(teacher, runner, problem.question, { template, temperature: 1, seed: 5 });
+            expect(sampled).toMatchObject({ outcome: "answer", answer: problem.answer });
+            const code = (text: string) => extractCode(text).split("\n").filter((line) => !line.startsWith("#"));
+            expect(code(sampled.trajectory)).toEqual(code(problem.solution));
+        }
+    });
+
+    it("says where it is in a partial solution it did not write itself and ends with end-of-sequence after the answer", () => {
+        const problem = dataset.ood[0]!;
+        const pieces = referenceTrajectory(planSolution(readQuestion(problem.question)!));
+        const sample = { seed: 1, index: 0, temperature: 0 };
+        pieces.forEach((piece, index) => {
+            const step = proposeStep(sftPrompt(problem.question, pieces.slice(0, index).join("")), sample, resolveErrorRates(perfectRates));
+            expect(step.text).toBe(piece.split("\n<output>")[0]);
+        });
+        expect(proposeStep(sftPrompt(problem.question, pieces.join("")), sample, resolveErrorRates(perfectRates))).toMatchObject({ text: "", position: "done" });
+        expect(proposeStep("not an rStar prompt", sample, resolveErrorRates(perfectRates)).position).toBe("unreadable");
+    });
+});
+
+describe("the noisy teacher", () => {
+    it("is deterministic given (seed, prompt, sample index); greedy ignores the seed", async () => {
+        const teacher = new TeacherBackend({ errorRates: { wrongNumber: 0.3, codeError: 0.2 } });
+        const prompt = bootstrapPrompt(dataset.ood[1]!.question, dataset.ood[1]!.solution.split("<end_of_step>")[0] + "<end_of_step>");
+        const request = { prompt, n: 8, temperature: 1, topP: 1, maxTokens: 200, stop: ["<end_of_step>", "<end_of_code>", "<end_of_answer>"] };
+        const a = await teacher.generate({ ...request, seed: 3 });
+        const b = await teacher.generate({ ...request, seed: 3 });
+        const c = await teacher.generate({ ...request, seed: 4 });
+        expect(b).toEqual(a);
+        expect(c.completions.map((x) => x.text)).not.toEqual(a.completions.map((x) => x.text));
+        expect(new Set(a.completions.map((x) => x.text)).size).toBeGreaterThan(1);
+        const greedy1 = await teacher.generate({ ...request, temperature: 0, seed: 1 });
+        const greedy2 = await teacher.generate({ ...request, temperature: 0, seed: 2 });
+        expect(greedy2.completions).toEqual(greedy1.completions);
+    });
+
+    it("makes each kind of mistake at roughly its configured rate", () => {
+        const rates = resolveErrorRates({ wrongNumber: 0.1, wrongOperator: 0.08, codeError: 0.06, skipFact: 0.05, distractor: 0.07, prematureAnswer: 0.04 });
+        const counts: Record<string, number> = {};
+        let total = 0;
+        const pool = generateDataset({ seed: 3, train: 200, test: 0, ood: 0, difficulty: 5 }).train;
+        for (const problem of pool) {
+            const plan = planSolution(readQuestion(problem.question)!);
+            if (plan.distractorNumbers.length === 0) continue;
+            const pieces = referenceTrajectory(plan);
+            // positions where every kind of mistake is possible: past the first step, inside a fact, with a number to change
+            plan.steps.forEach((step, position) => {
+                const numbers = (step.expression.left.kind === "literal" ? 1 : 0) + (step.expression.right.kind === "literal" && step.expression.right.value !== 100 ? 1 : 0);
+                if (position === 0 || step.fact < 0 || numbers === 0) return;
+                const prompt = sftPrompt(problem.question, pieces.slice(0, position).join(""));
+                for (let index = 0; index < 40; index += 1) {
+                    const proposed = proposeStep(prompt, { seed: 9, index, temperature: 1 }, rates);
+                    counts[proposed.error ?? "none"] = (counts[proposed.error ?? "none"] ?? 0) + 1;
+                    total += 1;
+                }
+            });
+        }
+        expect(total).toBeGreaterThan(3000);
+        for (const kind of TEACHER_ERROR_KINDS) {
+            const observed = (counts[kind] ?? 0) / total;
+            expect(Math.abs(observed - rates[kind]), `${kind}: observed ${observed.toFixed(3)}, configured ${rates[kind]}`).toBeLessThan(0.02);
+        }
+    });
+
+    it("makes mistakes that show: wrong values, NameErrors, early answers", async () => {
+        const problem = dataset.ood[2]!;
+        const plan = planSolution(readQuestion(problem.question)!);
+        const prefix = referenceTrajectory(plan).slice(0, 2).join("");
+        const only = (kind: TeacherErrorKind) => resolveErrorRates({ ...perfectRates, [kind]: 1 });
+        const next = (kind: TeacherErrorKind) => proposeStep(sftPrompt(problem.question, prefix), { seed: 1, index: 0, temperature: 1 }, only(kind));
+        const codeError = next("codeError");
+        const run = await runner.run(extractCode(prefix + codeError.text));
+        expect(run.ok).toBe(false);
+        expect(run.observation).toMatch(/^NameError/);
+        expect(next("prematureAnswer")).toMatchObject({ position: "print", error: "prematureAnswer" });
+        expect(next("prematureAnswer").text).toContain(`print(${plan.steps[1]!.variable})`);
+        const correct = referenceTrajectory(plan)[2]!;
+        for (const kind of ["wrongNumber", "wrongOperator", "skipFact"] as const) {
+            const step = next(kind);
+            expect(step.error).toBe(kind);
+            expect(step.text).not.toBe(correct);
+        }
+    });
+
+    it("is imperfect greedily (under 60% on ood) while sampling often finds a correct path", async () => {
+        const teacher = new TeacherBackend();
+        const ood = await measurePolicy(dataset.ood.slice(0, 30), teacher, runner, { k: 8, seed: 1 });
+        const train = await measurePolicy(dataset.train.slice(0, 30), teacher, runner, { k: 8, seed: 1 });
+        expect(ood.greedyAccuracy).toBeLessThan(0.6);
+        expect(ood.greedyAccuracy).toBeGreaterThan(0.05);
+        expect(train.greedyAccuracy).toBeGreaterThan(ood.greedyAccuracy);
+        expect(ood.passAtK).toBeGreaterThan(0.8);
+        expect(ood.passAtK).toBeGreaterThan(ood.greedyAccuracy + 0.3);
+        // greedy mistakes belong to the problem: the same greedy path every time
+        const again = await rollout(teacher, runner, dataset.ood[0]!.question, { temperature: 0 });
+        expect(again.answer).toBe(ood.outcomes[0]!.greedyAnswer);
+    });
+
+    it("rejects error rates out of range", () => {
+        expect(() => new TeacherBackend({ errorRates: { wrongNumber: 1.5 } })).toThrow(/wrongNumber/);
+        expect(() => new TeacherBackend({ errorRates: { wrongNumber: 0.6, codeError: 0.6 } })).toThrow(/sum/);
+    });
+});
