@@ -12,6 +12,7 @@ Observation rules (compatible with the official rStar python tool, see docs/sand
 
 import ast
 import io
+import opcode
 import re
 
 FILENAME = "<unknown>"  # what ast.parse reports in SyntaxError messages, as the official tool does
@@ -72,6 +73,98 @@ def split_program(code):
         last = tree.body.pop()
         return _compile(tree, "exec"), _compile(ast.Expression(last.value), "eval")
     return _compile(tree, "exec"), None
+
+
+_ATTRIBUTE_WRITES = tuple(bytes([opcode.opmap[name]]) for name in ("STORE_ATTR", "DELETE_ATTR"))
+
+
+def writes_attributes(code):
+    """Whether the code object, or any function, class or comprehension inside it, assigns or deletes an attribute
+    (`a.b = x`, `del a.b`, `for a.b in ...`, `a.b: int = x`, `a.b += 1`). Reads the bytecode: in wordcode (3.6+) every
+    even byte is an opcode, so this is exact and costs microseconds."""
+    opcodes = code.co_code[::2]
+    if any(op in opcodes for op in _ATTRIBUTE_WRITES):
+        return True
+    return any(writes_attributes(const) for const in code.co_consts if hasattr(const, "co_code"))
+
+
+def shared_attribute_write(code):
+    """For a program whose bytecode writes attributes: a description of the first attribute assignment or deletion
+    whose object may outlive the program (a module, a class or anything reached from an import, a function argument,
+    a builtin), or None when every written object was created by the program itself (`obj = Point(); obj.x = 1`,
+    `self.total = 0` in a method of a class the program defines, `getcontext().prec = 50` on a call result).
+    Conservative: anything it cannot follow counts as shared. Costs one ast.parse, and runs only for such programs."""
+    tree = ast.parse(code, FILENAME)
+    bound, shared, parameters = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                shared.add((alias.asname or alias.name).partition(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = node.args
+            names = [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+            names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
+            parameters.update(names)
+        elif isinstance(node, ast.ClassDef):
+            bound.add(node.name)
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.args.args:
+                    bound.add(item.args.args[0].arg)  # self / cls of the program's own class
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound.add(node.name)
+    # Names bound by assignment from something shared (an alias of a module or class) are shared too.
+    assignments = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.For, ast.comprehension, ast.withitem))]
+    for _ in range(3):
+        for node in assignments:
+            targets, value = _assignment_parts(node)
+            root = _root(value)
+            if root == "<call>":
+                alias = False  # a call's result is taken to be a new object
+            elif root == "<other>":  # a literal or expression: shared if built from something shared
+                alias = any(isinstance(name, ast.Name) and name.id in shared for name in ast.walk(value))
+            else:
+                alias = root in shared or (root not in bound and root not in parameters)
+            for target in targets:
+                for name in _bound_names(target):
+                    (shared if alias else bound).add(name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            root = _root(node.value)
+            if root == "<call>":
+                continue
+            if root == "<other>" or root in shared or root not in bound or (root in parameters and root not in bound):
+                return f"assigns an attribute of {ast.unparse(node.value)!r}, which may outlive the program"
+    return None
+
+
+def _root(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call):
+        return "<call>"
+    return "<other>"
+
+
+def _assignment_parts(node):
+    if isinstance(node, ast.Assign):
+        return node.targets, node.value
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+        return [node.target], node.value
+    if isinstance(node, (ast.For, ast.comprehension)):
+        return [node.target], node.iter
+    return ([node.optional_vars] if node.optional_vars is not None else []), node.context_expr
+
+
+def _bound_names(target):
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for element in target.elts for name in _bound_names(element)]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    return []
 
 
 class Capture(io.TextIOBase):

@@ -29,13 +29,11 @@ try:
 except ImportError:
     mpmath = None
 
-# Module namespaces compared after every program (about 10 us for sympy's 940 names, 1 us for math).
-# Other already-loaded modules are compared only when the program imported them.
-WATCHED_MODULES = (
-    "builtins", "math", "cmath", "fractions", "decimal", "random", "itertools", "functools", "collections",
-    "statistics", "operator", "re", "numbers", "numpy", "numpy.random", "numpy.linalg", "sympy", "mpmath",
-)
-
+# Module namespaces are compared (by identity of their values) for the modules a program imported and their parent
+# packages: about 10 us for sympy's 940 names. This is the runtime backstop; the static layers come first: rebinding
+# an attribute of a module or class needs an attribute store, which the worker finds in the bytecode (then
+# sandbox_program.shared_attribute_write decides whether the object may outlive the program and, if so, the worker
+# is recycled), or reflection (setattr, vars, __dict__, ...), after which sandbox_guard.static_flags recycles it.
 _SIGNALS = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 
 
@@ -77,8 +75,6 @@ class Baseline:
                 self.copies[name] = (module, list(module.__dict__.values()))
             except (AttributeError, TypeError):
                 pass
-        self.watched = [self.copies[name] for name in WATCHED_MODULES if name in self.copies]
-        self.watched_names = frozenset(WATCHED_MODULES)
         self.handlers = [_signal.getsignal(s) for s in _SIGNALS]
         self.sigmask = _signal.pthread_sigmask(signal.SIG_BLOCK, [])
         self.recursion = sys.getrecursionlimit()
@@ -114,18 +110,18 @@ class Baseline:
         """Reasons why the process state may differ from the baseline (empty list: clean).
         `imported`: names the program imported; `opened`: whether it opened any file."""
         reasons = []
-        for module, saved in self.watched:
-            if not _same(module, saved):
-                reasons.append(f"module {module.__name__} changed")
+        names = set()
         for name in imported:
-            if name in self.watched_names:
-                continue
+            parts = name.split(".")
+            names.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+        for name in names:
             entry = self.copies.get(name)
-            if entry is not None and not _same(entry[0], entry[1]):
-                reasons.append(f"module {name} changed")
-        for name, (module, _) in ((n, self.copies[n]) for n in WATCHED_MODULES if n in self.copies):
-            if sys.modules.get(name) is not module:
+            if entry is None:
+                continue
+            if sys.modules.get(name) is not entry[0]:
                 reasons.append(f"sys.modules[{name!r}] replaced")
+            elif not _same(entry[0], entry[1]):
+                reasons.append(f"module {name} changed")
         if [_signal.getsignal(s) for s in _SIGNALS] != self.handlers:
             reasons.append("signal handlers changed")
         if _signal.pthread_sigmask(signal.SIG_BLOCK, []) != self.sigmask:

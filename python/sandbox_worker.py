@@ -76,6 +76,7 @@ class Worker:
         self.run_dir = os.path.join(self.root, "run")
         self.guard = sandbox_guard.Guard()
         self.programs = 0
+        self.attribute_flag = None
 
     def setup(self):
         config = self.config
@@ -155,6 +156,7 @@ class Worker:
         namespace = {"__name__": "__main__", "__builtins__": self.builtins.copy()}
         timeout_ms = request["timeoutMs"]
         outcome = None
+        self.attribute_flag = None
         sys.stdout, sys.stderr = capture, errors
         self.guard.begin(self.run_dir)
         _armed[0] = True
@@ -173,6 +175,8 @@ class Worker:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.setitimer(signal.ITIMER_PROF, 0)
             recycle.extend(self.guard.end())
+            if self.attribute_flag is not None:
+                recycle.append(self.attribute_flag)
             replaced = sys.stdout is not capture or sys.stderr is not errors
             sys.stdout, sys.stderr = self.quiet, self.quiet
         exec_ms = (time.perf_counter() - started) * 1000
@@ -225,9 +229,12 @@ class Worker:
         except Exception:  # noqa: BLE001 - a program's exception may have a broken __str__
             return "<exception str() failed>"
 
-    @staticmethod
-    def _execute(code, namespace):
+    def _execute(self, code, namespace):
         body, last = sandbox_program.split_program(code)
+        # Rebinding an attribute of a module or class needs an attribute store, which the bytecode shows (exactly,
+        # for every syntax); only then is the source analysed for stores to objects the program did not create.
+        if sandbox_program.writes_attributes(body) or (last is not None and sandbox_program.writes_attributes(last)):
+            self.attribute_flag = sandbox_program.shared_attribute_write(code)
         exec(body, namespace)
         if last is not None:
             value = eval(last, namespace)

@@ -81,6 +81,28 @@ describe("sandbox observations", () => {
         expect((await sandbox.run("import math\nprint(math.pi, math.e)")).observation).toBe("3.141592653589793 2.718281828459045");
     });
 
+    it("catches rebinding through any syntax: annotated, for-targets, chains through another module, aliases, classes", async () => {
+        const before = sandbox.stats().recycled;
+        await sandbox.run("import math as m\nm.pi: float = 3");
+        await sandbox.run("import fractions\nfor fractions.math.e in [2]: pass");
+        await sandbox.run("from fractions import Fraction\nF = Fraction\nF.limit_denominator = None");
+        await sandbox.run("import math\nfor m in [math]:\n    m.tau = 6");
+        // Each of the four left its worker tainted, so each worker was replaced.
+        expect(sandbox.stats().recycled - before).toBe(4);
+        expect((await sandbox.run("import math\nfrom fractions import Fraction\nprint(math.pi, math.e, math.tau, Fraction(1, 3).limit_denominator(10))")).observation).toBe(
+            "3.141592653589793 2.718281828459045 6.283185307179586 1/3",
+        );
+    });
+
+    it("does not recycle a worker for attributes of objects the program made itself", async () => {
+        const before = sandbox.stats().recycled;
+        const result = await sandbox.run(
+            "class Point:\n    def __init__(self, x):\n        self.x = x\np = Point(2)\np.y = 3\nfrom decimal import getcontext\ngetcontext().prec = 50\nprint(p.x + p.y)",
+        );
+        expect(result.observation).toBe("5");
+        expect(sandbox.stats().recycled).toBe(before);
+    });
+
     it("does not let numpy or decimal settings reach the next program", async () => {
         await sandbox.run("import numpy as np\nnp.set_printoptions(precision=2)\nnp.seterr(all='raise')");
         await sandbox.run("import decimal\ndecimal.getcontext().prec = 5");
