@@ -1,0 +1,76 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
+
+let server: SimulatedPolicyServer;
+const dir = mkdtempSync(join(tmpdir(), "rstar-cli-"));
+
+beforeAll(async () => {
+    server = await startSimulatedPolicyServer({ stepCorrectProbability: 0.7, codeErrorProbability: 0.1 });
+});
+afterAll(async () => server?.close());
+
+function rstar(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+describe("rstar solve and search settings", () => {
+    it("solve prints the chosen trajectory and answer, and --json gives the details", async () => {
+        // The simulated policy writes one step per request, so greedy needs the step stops (a real model writes the
+        // whole code block up to <end_of_code>, as the official greedy config expects).
+        const stepwise = ["--stop", "<end_of_step>", "<end_of_code>", "<end_of_answer>", "--max-depth", "16"];
+        const plain = await rstar(["solve", "Compute 6 * 7 - 2.", "--policy-url", server.baseURL, "--model", server.model, "--answer", "40", ...stepwise]);
+        expect(plain.code).toBe(0);
+        expect(plain.stdout).toContain("<code>");
+        expect(plain.stdout).toMatch(/answer: 40 \(correct\)/);
+        const json = await rstar(["solve", "Compute 6 * 7 - 2.", "--policy-url", server.baseURL, "--model", server.model, "--preset", "bootstrap", "--prompt", "sft", "--rollouts", "2", "--candidates", "3", "--json"]);
+        expect(json.code).toBe(0);
+        const result = JSON.parse(json.stdout) as { answer: string; trajectory: string; counters: { rollouts: number }; terminalAnswers: unknown[] };
+        expect(result.trajectory).toContain("\\boxed{");
+        expect(result.counters.rollouts).toBeLessThanOrEqual(2);
+        expect(result.terminalAnswers.length).toBeGreaterThan(0);
+    }, 60_000);
+
+    it("lists presets with provenance, and resolves preset, then config file, then flags", async () => {
+        const presets = await rstar(["search", "--list-presets", "--json"]);
+        expect(presets.code).toBe(0);
+        const parsed = JSON.parse(presets.stdout) as Record<string, { provenance: string; settings: { rollouts: number } }>;
+        expect(Object.keys(parsed)).toEqual(["bootstrap", "sample", "eval-mcts", "eval-beam", "best-of-n", "greedy"]);
+        expect(parsed["bootstrap"]?.settings.rollouts).toBe(8);
+        expect(parsed["eval-mcts"]?.provenance).toContain("sft_eval_mcts.yaml");
+
+        const dataset = join(dir, "one.jsonl");
+        writeFileSync(dataset, JSON.stringify({ question: "Compute 2 + 3.", answer: "5" }) + "\n");
+        const config = join(dir, "settings.json");
+        writeFileSync(config, JSON.stringify({ rollouts: 3, candidates: 2, prompt: "sft" }));
+        const out = join(dir, "run");
+        const run = await rstar(["search", "--dataset", dataset, "--out", out, "--policy-url", server.baseURL, "--model", server.model, "--config", config, "--candidates", "4", "--json", "--quiet"]);
+        expect(run.code).toBe(0);
+        const { readFileSync } = await import("node:fs");
+        const stored = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { settings: { rollouts: number; candidates: number; prompt: string; temperature: number } };
+        expect(stored.settings).toMatchObject({ rollouts: 3, candidates: 4, prompt: "sft", temperature: 0.7 });
+        expect(JSON.parse(run.stdout)).toMatchObject({ total: 1, finished: 1 });
+
+        const badConfig = join(dir, "bad.json");
+        writeFileSync(badConfig, JSON.stringify({ rollouts: -1 }));
+        const bad = await rstar(["search", "--dataset", dataset, "--out", join(dir, "run2"), "--policy-url", server.baseURL, "--model", server.model, "--config", badConfig]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toContain(`${badConfig}, field "rollouts"`);
+
+        const badRow = join(dir, "bad.jsonl");
+        writeFileSync(badRow, '{"question":"ok","answer":"1"}\n{"answer":"2"}\n');
+        const rowError = await rstar(["search", "--dataset", badRow, "--out", join(dir, "run3"), "--policy-url", server.baseURL, "--model", server.model]);
+        expect(rowError.code).toBe(2);
+        expect(rowError.stderr).toContain(`${badRow}:2, field "question"`);
+    }, 60_000);
+});
