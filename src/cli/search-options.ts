@@ -8,8 +8,15 @@ import { parseJson } from "../util/index.js";
 /** Flags shared by `rstar search` and `rstar solve`: where the policy is, and every search setting. */
 export function addSearchOptions(command: Command, defaultPreset: string): Command {
     return command
-        .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load)")
+        .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
+        .option("--ppm <dir>", "reward model: a PPM directory (model.gguf, value_head.safetensors, value_head.json) run locally by llama.cpp; default: the shipped PPM")
+        .option("--reward-url <url...>", "reward model on a server with vLLM's pooling API (with --value-head for a PPM backbone, or --prm)")
+        .option("--reward-model <name>", "model name on the reward server")
+        .option("--value-head <file>", "the PPM's value head (safetensors), applied here to the last token's hidden state from --reward-url")
+        .option("--prm", "--reward-url serves an off-the-shelf process reward model (e.g. Qwen2.5-Math-PRM-7B) that scores steps itself")
+        .addOption(new Option("--prm-aggregate <how>", "combine a PRM's per-step scores").choices(["last", "min", "product", "mean"]))
+        .option("--threads <n>", "llama.cpp threads for the shipped models (default: cores - 1, at least 1)", integer("--threads"))
         .addOption(new Option("--preset <name>", "search preset (see `rstar search --list-presets`)").default(defaultPreset).choices(Object.keys(PRESETS)))
         .option("--config <file>", "JSON file of search settings (camelCase keys as in --list-presets --json); flags override it")
         .addOption(new Option("--algorithm <name>", "search algorithm").choices(["mcts", "beam", "best-of-n", "greedy"]))

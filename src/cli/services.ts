@@ -1,9 +1,11 @@
 import { availableParallelism } from "node:os";
+import { locateShippedModels } from "../demo/index.js";
 import { RstarError } from "../errors/index.js";
 import { createGrader, type Grader } from "../grading/index.js";
-import { OpenAiCompatibleBackend, type LlmBackend } from "../llm/index.js";
+import { LlamaCppBackend, OpenAiCompatibleBackend, defaultThreadCount, type LlmBackend } from "../llm/index.js";
+import { BatchingRewardModel, HttpPrm, LlamaCppPpm, PoolingPpm, ValueHead, type RewardModel, type StepAggregation } from "../reward/index.js";
 import { createSandbox, type Sandbox } from "../sandbox/index.js";
-import type { SearchServices } from "../search/index.js";
+import type { SearchServices, SearchSettings } from "../search/index.js";
 import { inferStepStop } from "../steps/index.js";
 
 export interface ServiceFlags {
@@ -12,36 +14,40 @@ export interface ServiceFlags {
     maxRequests?: number;
     requestTimeoutMs?: number;
     sandboxWorkers?: number;
+    threads?: number;
+    ppm?: string;
+    rewardUrl?: string[];
+    rewardModel?: string;
+    valueHead?: string;
+    prm?: boolean;
+    prmAggregate?: StepAggregation;
 }
 
 export interface OpenServices extends SearchServices {
     sandbox: Sandbox;
     grader: Grader;
+    /** What the policy and reward model are, for logs: "openai:http://…", "shipped tiny policy", … */
+    description: string;
     close(): Promise<void>;
 }
 
+/** Whether these settings score anything with a reward model. */
+export function needsRewardModel(settings: SearchSettings): boolean {
+    return settings.terminalReward === "reward-model" || settings.leafValue || settings.algorithm === "beam";
+}
+
 /**
- * The policy server, the Python sandbox pool and the grader for a command. The policy is checked up front
- * (its model list must include --model) so a wrong URL or model fails in a second, not mid-run.
+ * The policy, the reward model (when the settings need one), the Python sandbox pool and the grader for a command.
+ * Without --policy-url the embedded default is used: the shipped tiny policy (and PPM) through llama.cpp.
+ * A server is checked up front (its model list must include --model) so a wrong URL or model fails in a second.
  */
-export async function openServices(flags: ServiceFlags): Promise<OpenServices> {
-    const urls = (flags.policyUrl ?? []).flatMap((url) => url.split(",")).map((url) => url.trim()).filter((url) => url !== "");
-    if (urls.length === 0) throw new RstarError("INVALID_ARGUMENT", "--policy-url is required (e.g. --policy-url http://127.0.0.1:8000/v1)");
-    if (flags.model === undefined) throw new RstarError("INVALID_ARGUMENT", "--model is required (the model name the policy server serves)");
-    const policy: LlmBackend = new OpenAiCompatibleBackend({
-        baseURL: urls,
-        model: flags.model,
-        // llama.cpp's server and Ollama do not say which stop matched: guess it from the step's content.
-        resolveStop: inferStepStop,
-        ...(flags.maxRequests !== undefined ? { maxInFlight: flags.maxRequests } : {}),
-        ...(flags.requestTimeoutMs !== undefined ? { timeoutMs: flags.requestTimeoutMs } : {}),
-    });
-    const opened: { dispose(): unknown }[] = [policy];
+export async function openServices(flags: ServiceFlags, settings: SearchSettings): Promise<OpenServices> {
+    const opened: { dispose(): unknown }[] = [];
     try {
-        const models = await policy.listModels();
-        if (models.length > 0 && !models.some((model) => model.id === flags.model)) {
-            throw new RstarError("BACKEND_MODEL_NOT_FOUND", `${urls.join(", ")} does not serve model "${flags.model}"; it serves: ${models.map((model) => model.id).join(", ")}`);
-        }
+        const { policy, description } = await openPolicy(flags);
+        opened.push(policy);
+        const rewardModel = needsRewardModel(settings) ? openRewardModel(flags) : undefined;
+        if (rewardModel) opened.push(rewardModel);
         const sandbox = await createSandbox({ workers: flags.sandboxWorkers ?? availableParallelism() });
         opened.push(sandbox);
         const grader = createGrader();
@@ -50,13 +56,81 @@ export async function openServices(flags: ServiceFlags): Promise<OpenServices> {
             policy,
             executor: sandbox,
             judge: grader,
+            rewardModel,
             sandbox,
             grader,
+            description: description + (rewardModel ? `, reward model ${rewardModel.name}` : ""),
             close: () => closeAll(opened),
         };
     } catch (error) {
         await closeAll(opened);
         throw error;
+    }
+}
+
+async function openPolicy(flags: ServiceFlags): Promise<{ policy: LlmBackend; description: string }> {
+    const urls = (flags.policyUrl ?? []).flatMap((url) => url.split(",")).map((url) => url.trim()).filter((url) => url !== "");
+    if (urls.length === 0) {
+        const shipped = locateShippedModels();
+        const threads = flags.threads ?? defaultThreadCount();
+        return { policy: new LlamaCppBackend({ modelPath: shipped.policy, model: "rstar-tiny-policy", threads, contextSize: 1024 }), description: `shipped tiny policy (${shipped.policy})` };
+    }
+    if (flags.model === undefined) throw new RstarError("INVALID_ARGUMENT", "--model is required with --policy-url (the model name the policy server serves)");
+    const policy = new OpenAiCompatibleBackend({
+        baseURL: urls,
+        model: flags.model,
+        // llama.cpp's server and Ollama do not say which stop matched: guess it from the step's content.
+        resolveStop: inferStepStop,
+        ...(flags.maxRequests !== undefined ? { maxInFlight: flags.maxRequests } : {}),
+        ...(flags.requestTimeoutMs !== undefined ? { timeoutMs: flags.requestTimeoutMs } : {}),
+    });
+    try {
+        const models = await policy.listModels();
+        if (models.length > 0 && !models.some((model) => model.id === flags.model)) {
+            throw new RstarError("BACKEND_MODEL_NOT_FOUND", `${urls.join(", ")} does not serve model "${flags.model}"; it serves: ${models.map((model) => model.id).join(", ")}`);
+        }
+    } catch (error) {
+        await policy.dispose();
+        throw error;
+    }
+    return { policy, description: `openai:${urls.join(",")} model ${flags.model}` };
+}
+
+/**
+ * The reward model, cached and batched: --ppm DIR (local, llama.cpp), --reward-url with --value-head (a PPM backbone on
+ * vLLM's pooling API) or --prm (an off-the-shelf PRM on the pooling API); with none of them, the shipped PPM.
+ */
+function openRewardModel(flags: ServiceFlags): BatchingRewardModel {
+    const urls = (flags.rewardUrl ?? []).flatMap((url) => url.split(",")).map((url) => url.trim()).filter((url) => url !== "");
+    if (urls.length > 0) {
+        const model = flags.rewardModel;
+        if (model === undefined) throw new RstarError("INVALID_ARGUMENT", "--reward-model is required with --reward-url");
+        if (flags.prm) return new BatchingRewardModel(new HttpPrm({ baseURL: urls, model, ...(flags.prmAggregate ? { aggregate: flags.prmAggregate } : {}) }));
+        if (flags.valueHead === undefined) throw new RstarError("INVALID_ARGUMENT", "--reward-url needs --value-head FILE (a PPM's head, applied here) or --prm (a PRM that scores steps itself)");
+        return new BatchingRewardModel(new LazyRewardModel(`ppm-http:${urls.join(",")}`, async () => new PoolingPpm({ baseURL: urls, model, head: await ValueHead.load(flags.valueHead as string) })));
+    }
+    const dir = flags.ppm ?? locateShippedModels().ppm;
+    const threads = flags.threads ?? defaultThreadCount();
+    return new BatchingRewardModel(new LazyRewardModel(`ppm:${dir}`, () => LlamaCppPpm.fromDirectory(dir, { threads, contextSize: 1024 })));
+}
+
+/** Builds a reward model on first use, so commands that never score pay nothing for loading one. */
+class LazyRewardModel implements RewardModel {
+    readonly specVersion = "rstar-reward-model/1" as const;
+    private model: Promise<RewardModel & { dispose?: () => unknown }> | undefined;
+
+    constructor(
+        readonly name: string,
+        private readonly open: () => Promise<RewardModel & { dispose?: () => unknown }>,
+    ) {}
+
+    async score(items: Parameters<RewardModel["score"]>[0], options?: Parameters<RewardModel["score"]>[1]): Promise<number[]> {
+        this.model ??= this.open();
+        return (await this.model).score(items, options);
+    }
+
+    async dispose(): Promise<void> {
+        if (this.model) await (await this.model).dispose?.();
     }
 }
 

@@ -62,7 +62,7 @@ async function searchCommand(flags: SearchCommandFlags) {
     const settings = resolveSettings(flags);
     const all = await loadDataset(flags.dataset);
     const problems = flags.limit === undefined ? all : all.slice(0, flags.limit);
-    const services = await openServices(flags);
+    const services = await openServices(flags, settings);
     const controller = new AbortController();
     const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
     process.once("SIGINT", interrupt);

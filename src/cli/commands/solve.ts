@@ -26,7 +26,7 @@ export function register(program: Command): void {
 async function solveCommand(question: string, flags: SolveFlags) {
     if (question.trim() === "") throw new RstarError("INVALID_ARGUMENT", "the question is empty");
     const settings = resolveSettings(flags);
-    const services = await openServices({ ...flags, sandboxWorkers: flags.sandboxWorkers ?? 2 });
+    const services = await openServices({ ...flags, sandboxWorkers: flags.sandboxWorkers ?? 2 }, settings);
     try {
         const outcome = await solveProblem({ index: 0, question, gold: flags.answer ?? null }, settings, services);
         const chosen = outcome.selected === null ? null : findNode(outcome.root, outcome.selected.tag);

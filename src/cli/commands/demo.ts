@@ -1,0 +1,86 @@
+import type { Command } from "commander";
+import { join } from "node:path";
+import { locateShippedModels, runDemo, type DemoRow } from "../../demo/index.js";
+import { RstarError } from "../../errors/index.js";
+import { defaultThreadCount } from "../../llm/index.js";
+import { ExitCode } from "../exit-codes.js";
+import { ProgressDisplay } from "../progress-display.js";
+import { action } from "../run-command.js";
+import { integer } from "../search-options.js";
+import { versions } from "./search.js";
+
+interface DemoFlags {
+    problems: number;
+    rollouts: number;
+    candidates: number;
+    threads?: number;
+    out?: string;
+    models?: string;
+    teacher: boolean;
+    seed: number;
+    json?: boolean;
+    quiet?: boolean;
+}
+
+export function register(program: Command): void {
+    program
+        .command("demo")
+        .description("offline demo: the shipped tiny policy solves held-out synthetic problems greedily and with MCTS + the shipped PPM")
+        .option("--problems <n>", "held-out problems per split (test: 2-6 steps as in training; ood: 7-8 steps, never seen)", integer("--problems"), 20)
+        .option("--rollouts <n>", "MCTS rollouts per problem", integer("--rollouts"), 8)
+        .option("--candidates <n>", "candidate steps per expansion", integer("--candidates"), 4)
+        .option("--threads <n>", "llama.cpp threads (default: cores - 1, at least 1)", integer("--threads"))
+        .option("--out <dir>", "where the runs go (default runs/demo-<time>)")
+        .option("--models <dir>", "the models directory (default: the package's models/)")
+        .option("--no-teacher", "skip the noisy teacher's greedy row")
+        .option("--seed <n>", "base seed for sampling", integer("--seed", 0), 0)
+        .option("--json", "print the table as JSON on stdout")
+        .option("--quiet", "no progress output")
+        .addHelpText("after", "\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (scripts/build-models.sh rebuilds them); 3 Python unavailable; 130 interrupted.")
+        .action(action("demo", async (flags: DemoFlags) => demoCommand(flags)));
+}
+
+async function demoCommand(flags: DemoFlags) {
+    const models = locateShippedModels(flags.models);
+    const out = flags.out ?? join("runs", `demo-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-")}`);
+    const controller = new AbortController();
+    const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
+    process.once("SIGINT", interrupt);
+    let display: ProgressDisplay | null = null;
+    let rows: DemoRow[];
+    try {
+        rows = await runDemo({
+            models,
+            out,
+            problems: flags.problems,
+            rollouts: flags.rollouts,
+            candidates: flags.candidates,
+            threads: flags.threads ?? defaultThreadCount(),
+            teacher: flags.teacher,
+            seed: flags.seed,
+            versions: versions(),
+            signal: controller.signal,
+            onPhase: (phase) => {
+                display?.stop();
+                display = new ProgressDisplay(phase.padEnd(22), undefined, 5_000, flags.quiet ?? false);
+            },
+            onProgress: (progress) => display?.update(progress),
+        });
+    } finally {
+        (display as ProgressDisplay | null)?.stop();
+        process.off("SIGINT", interrupt);
+    }
+    if (flags.json) process.stdout.write(JSON.stringify({ out, rows }) + "\n");
+    else process.stdout.write(formatTable(rows, out));
+    return controller.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+}
+
+export function formatTable(rows: DemoRow[], out: string): string {
+    const lines = ["", "split  method           accuracy   s/problem   problems", "-----  ---------------  ---------  ----------  --------"];
+    for (const row of rows) {
+        const accuracy = row.accuracy === null ? "-" : `${(100 * row.accuracy).toFixed(1)}%`;
+        lines.push(`${row.split.padEnd(5)}  ${row.method.padEnd(15)}  ${accuracy.padStart(9)}  ${row.secondsPerProblem.toFixed(2).padStart(10)}  ${String(row.problems).padStart(8)}`);
+    }
+    lines.push("", `trees and results: ${out}/<split>-<method>/trees.jsonl, results.jsonl`, "");
+    return lines.join("\n");
+}
