@@ -14,7 +14,9 @@ const layers: string[][] = [
     ["search"],
     ["data"],
     ["runs"],
-    ["eval", "evolve"],
+    ["serve"],
+    ["train"],
+    ["eval", "evolve", "demo"],
     ["cli", "viewer"],
 ];
 

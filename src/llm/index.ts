@@ -16,3 +16,13 @@ export { MockLlmBackend } from "./mock/index.js";
 export type { MockCall, MockCompletion, MockLlmBackendOptions, MockResponse, MockScript } from "./mock/index.js";
 export { LlmBackendRegistry, NoSuchBackendError, createDefaultRegistry, resolveLlmBackend } from "./registry.js";
 export type { BackendFactory, BackendFactoryOptions } from "./registry.js";
+// HTTP building blocks shared with other OpenAI-compatible clients (the reward-model backends reuse them).
+export { ConcurrencyLimit } from "./openai-compatible/concurrency-limit.js";
+export { EndpointPool } from "./openai-compatible/endpoint-pool.js";
+export type { Endpoint } from "./openai-compatible/endpoint-pool.js";
+export { isRetryableStatus, parseRetryAfter, retryDelay } from "./openai-compatible/retry-policy.js";
+export { abortableSleep, classifyFailure as classifyHttpFailure, send as sendHttpRequest } from "./openai-compatible/transport.js";
+export type { HttpAnswer } from "./openai-compatible/transport.js";
+export { httpStatusError, invalidResponseError, parseJsonSafely, serverMessage } from "./openai-compatible/wire-errors.js";
+export { LlamaCppBackend, acquireModel, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./llama-cpp/index.js";
+export type { LlamaCppBackendOptions } from "./llama-cpp/index.js";

@@ -1,4 +1,5 @@
 import { RstarError } from "../errors/index.js";
+import { LlamaCppBackend } from "./llama-cpp/index.js";
 import { OpenAiCompatibleBackend, type OpenAiCompatibleOptions } from "./openai-compatible/index.js";
 import type { LlmBackend } from "./types.js";
 
@@ -15,6 +16,10 @@ export class NoSuchBackendError extends RstarError {
 /** Options every factory receives: the model name plus backend-specific settings (ignored by kinds that don't use them). */
 export interface BackendFactoryOptions extends Omit<OpenAiCompatibleOptions, "baseURL"> {
     model?: string;
+    /** `llamacpp:` only: evaluation threads, tokens per sequence, parallel sequences. */
+    threads?: number;
+    contextSize?: number;
+    sequences?: number;
 }
 
 /** Builds a backend from the part of the id after `kind:`. */
@@ -46,9 +51,19 @@ export class LlmBackendRegistry {
 const openAiCompatible: BackendFactory = (target, options) =>
     new OpenAiCompatibleBackend({ ...options, baseURL: target.split(",").map((url) => url.trim()) });
 
+/** `llamacpp:PATH.gguf`: the GGUF run in-process by node-llama-cpp (CPU). */
+const llamaCpp: BackendFactory = (target, options) =>
+    new LlamaCppBackend({
+        modelPath: target,
+        ...(options.model === undefined ? {} : { model: options.model }),
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.contextSize === undefined ? {} : { contextSize: options.contextSize }),
+        ...(options.sequences === undefined ? {} : { sequences: options.sequences }),
+    });
+
 /**
  * The default registry. `openai:` is any OpenAI-compatible /v1/completions server; `vllm:`, `sglang:`,
- * `llama-server:` and `ollama:` are aliases that read better in configs.
+ * `llama-server:` and `ollama:` are aliases that read better in configs; `llamacpp:PATH.gguf` runs a GGUF in-process.
  */
 export function createDefaultRegistry(): LlmBackendRegistry {
     return new LlmBackendRegistry()
@@ -56,7 +71,8 @@ export function createDefaultRegistry(): LlmBackendRegistry {
         .register("vllm", openAiCompatible)
         .register("sglang", openAiCompatible)
         .register("llama-server", openAiCompatible)
-        .register("ollama", openAiCompatible);
+        .register("ollama", openAiCompatible)
+        .register("llamacpp", llamaCpp);
 }
 
 /** Resolves a backend id with the default registry. */

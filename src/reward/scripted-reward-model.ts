@@ -1,3 +1,4 @@
+import { RstarError } from "../errors/index.js";
 import type { RewardItem, RewardModel } from "./types.js";
 
 /**
@@ -16,7 +17,8 @@ export class ScriptedRewardModel implements RewardModel {
         this.name = name;
     }
 
-    async score(items: readonly RewardItem[]): Promise<number[]> {
+    async score(items: readonly RewardItem[], options: { signal?: AbortSignal } = {}): Promise<number[]> {
+        if (options.signal?.aborted) throw new RstarError("ABORTED", "scoring was aborted before it started", { cause: options.signal.reason });
         this.calls.push([...items]);
         return items.map((item) => Math.max(-1, Math.min(1, this.scoreOne(item))));
     }

@@ -1,0 +1,106 @@
+import type { Command } from "commander";
+import { RstarError } from "../../errors/index.js";
+import { LlamaCppBackend, defaultThreadCount } from "../../llm/index.js";
+import { LlamaCppPpm } from "../../reward/index.js";
+import { startRstarServer } from "../../serve/index.js";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
+import { action, positiveInt } from "../run-command.js";
+
+interface ServeFlags {
+    policy: string;
+    ppm?: string;
+    port: number;
+    host: string;
+    threads?: number;
+    contextSize?: number;
+    sequences?: number;
+    modelName?: string;
+    ppmName: string;
+}
+
+export function register(program: Command): void {
+    program
+        .command("serve")
+        .description("serve a GGUF policy (and optionally a PPM) over HTTP in OpenAI/vLLM shapes, run in-process by llama.cpp on the CPU")
+        .requiredOption("--policy <model.gguf>", "the policy model (GGUF)")
+        .option("--ppm <dir>", "a PPM directory (model.gguf, value_head.safetensors, value_head.json) served on /pooling")
+        .option("--port <port>", "port (0 picks a free one)", port, 8000)
+        .option("--host <host>", "interface to listen on (no authentication: keep it local)", "127.0.0.1")
+        .option("--threads <n>", `evaluation threads per model (default ${defaultThreadCount()}: CPUs - 1)`, positiveInt("--threads"))
+        .option("--context-size <n>", "policy tokens per sequence, prompt included (default: the model's, at most 2048)", positiveInt("--context-size"))
+        .option("--sequences <n>", "parallel sequences: completions decoded together (default 8)", positiveInt("--sequences"))
+        .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
+        .option("--ppm-name <name>", "served PPM name", "ppm")
+        .addHelpText(
+            "after",
+            `
+Endpoints:
+  GET  /v1/models        the policy and the PPM
+  POST /v1/completions   prompt, n, stop, temperature, top_p, max_tokens, seed; vLLM's response (stop_reason)
+  POST /pooling          vLLM's pooling API (task embed): the PPM backbone's last-token hidden state;
+                         send use_activation: false for the raw state (the default normalizes, as vLLM does)
+  POST /v1/embeddings    the same, OpenAI's shape
+Prints the base URL on stdout once listening; SIGINT/SIGTERM let requests in flight finish, then stop.
+
+Example:
+  rstar serve --policy runs/sft/model.gguf --ppm runs/ppm --port 8000 --threads 1
+  # policy: openai:http://127.0.0.1:8000/v1 (model "model"); PPM: PoolingPpm at http://127.0.0.1:8000 (model "ppm")
+
+Exit codes: 0 stopped; 2 bad usage (missing or unreadable model, port in use); 3 llama.cpp cannot start.`,
+        )
+        .action(action("serve", (flags: ServeFlags) => serveCommand(flags)));
+}
+
+async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
+    const threads = flags.threads ?? defaultThreadCount();
+    const policy = new LlamaCppBackend({
+        modelPath: flags.policy,
+        threads,
+        ...(flags.modelName === undefined ? {} : { model: flags.modelName }),
+        ...(flags.contextSize === undefined ? {} : { contextSize: flags.contextSize }),
+        ...(flags.sequences === undefined ? {} : { sequences: flags.sequences }),
+    });
+    let ppm: LlamaCppPpm | undefined;
+    try {
+        await policy.load();
+        if (flags.ppm !== undefined) {
+            ppm = await LlamaCppPpm.fromDirectory(flags.ppm, { threads });
+            await ppm.load();
+        }
+        const server = await startRstarServer({
+            policy,
+            maxModelLen: await policy.contextSize(),
+            ...(ppm === undefined ? {} : { ppm: { source: ppm, model: flags.ppmName } }),
+            host: flags.host,
+            port: flags.port,
+        });
+        process.stdout.write(`${server.baseURL}\n`);
+        process.stderr.write(
+            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
+        );
+        await new Promise<void>((resolve) => {
+            const stop = () => {
+                process.off("SIGINT", stop);
+                process.off("SIGTERM", stop);
+                resolve();
+            };
+            process.on("SIGINT", stop);
+            process.on("SIGTERM", stop);
+        });
+        process.stderr.write("stopping: letting requests in flight finish\n");
+        await server.close();
+        return ExitCode.ok;
+    } catch (error) {
+        if (RstarError.isInstance(error) && error.code === "INVALID_INPUT") throw new RstarError("INVALID_ARGUMENT", error.message, { cause: error });
+        throw error;
+    } finally {
+        await ppm?.dispose();
+        await policy.dispose();
+    }
+}
+
+function port(value: string): number {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new RstarError("INVALID_ARGUMENT", `--port must be an integer in 0..65535, got "${value}"`);
+    return parsed;
+}
