@@ -4,7 +4,7 @@ import type { FinishReason, LlmBackend } from "../llm/index.js";
 
 /**
  * Route handlers of `rstar serve`, framework-free: each takes the parsed JSON body (and an abort signal) and returns
- * `{status, body}`. `server.ts` binds them to node:http; porting to fastify means registering the same functions.
+ * `{status, body}`. `server.ts` registers them with fastify.
  */
 export interface RouteResult {
     status: number;

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import Fastify from "fastify";
 import type { AddressInfo } from "node:net";
 import { RstarError } from "../errors/index.js";
 import type { LlmBackend } from "../llm/index.js";
@@ -33,7 +33,7 @@ export interface RstarServer extends AsyncDisposable {
 
 type Handler = (context: ServeContext, body: unknown, signal: AbortSignal) => Promise<RouteResult> | RouteResult;
 
-/** Method + path → handler. `body: true` routes read a JSON body. Easy to port: one `app.route()` per entry. */
+/** Method + path → handler. `body: true` routes read a JSON body. */
 const routes: { method: "GET" | "POST"; path: string; body: boolean; handler: Handler }[] = [
     { method: "GET", path: "/v1/models", body: false, handler: (context) => listModels(context) },
     { method: "GET", path: "/health", body: false, handler: () => ({ status: 200, body: {} }) },
@@ -45,7 +45,7 @@ const routes: { method: "GET" | "POST"; path: string; body: boolean; handler: Ha
 /**
  * An OpenAI-compatible server over a policy backend and, optionally, a PPM backbone: `GET /v1/models`,
  * `POST /v1/completions` (vLLM's response shape with `stop_reason`), `POST /pooling` and `POST /v1/embeddings`
- * (vLLM's pooling shapes: the last token's hidden state). Written against node:http; see docs/serve.md.
+ * (vLLM's pooling shapes: the last token's hidden state). Built on fastify; errors use vLLM's error body.
  */
 export async function startRstarServer(options: RstarServerOptions): Promise<RstarServer> {
     const context: ServeContext = {
@@ -56,83 +56,84 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
         created: Math.floor(Date.now() / 1000),
     };
     const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
-    const inFlight = new Set<Promise<void>>();
     let closing = false;
+    const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, routerOptions: { ignoreTrailingSlash: true }, forceCloseConnections: "idle" });
 
-    const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-        const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname.replace(/\/+$/, "") || "/";
-        const matches = routes.filter((route) => route.path === path);
-        if (matches.length === 0) return send(response, errorBody(404, `no route ${request.method ?? "?"} ${path} (routes: ${routes.map((r) => `${r.method} ${r.path}`).join(", ")})`));
-        const route = matches.find((candidate) => candidate.method === request.method);
-        if (route === undefined) return send(response, errorBody(405, `${request.method ?? "?"} is not allowed on ${path}; use ${matches.map((r) => r.method).join(" or ")}`));
-        if (closing) return send(response, errorBody(503, "the server is shutting down"));
-        let body: unknown;
-        if (route.body) {
-            const text = await readBody(request, maxBodyBytes);
-            if (text === null) return send(response, errorBody(413, `request body is larger than ${maxBodyBytes} bytes`));
-            const json = parseJson(text);
-            if (!json.ok) return send(response, errorBody(400, `request body is ${json.error}`));
-            body = json.value;
-        }
-        // the client hanging up aborts the work (a search that gave up on a call should not keep the model busy)
-        const controller = new AbortController();
-        response.once("close", () => {
-            if (!response.writableFinished) controller.abort(new Error("client disconnected"));
+    // Bodies are parsed here, not by fastify, so that a bad body gets vLLM's error shape and our message.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+    app.setNotFoundHandler((request, reply) => {
+        const path = request.url.split("?")[0]?.replace(/\/+$/, "") || "/";
+        const allowed = routes.filter((route) => route.path === path);
+        const result =
+            allowed.length > 0
+                ? errorBody(405, `${request.method} is not allowed on ${path}; use ${allowed.map((r) => r.method).join(" or ")}`)
+                : errorBody(404, `no route ${request.method} ${path} (routes: ${routes.map((r) => `${r.method} ${r.path}`).join(", ")})`);
+        void reply.code(result.status).send(result.body);
+    });
+    app.setErrorHandler((error: { statusCode?: number; message?: string }, _request, reply) => {
+        const status = error.statusCode === 413 ? 413 : (error.statusCode ?? 500) >= 500 ? 500 : (error.statusCode ?? 400);
+        const message = status === 413 ? `request body is larger than ${maxBodyBytes} bytes` : (error.message ?? "internal error");
+        const result = errorBody(status, message);
+        void reply.code(result.status).send(result.body);
+    });
+
+    // While closing, a keep-alive connection is cut as soon as its last request is answered, so close() need not wait.
+    app.addHook("onRequest", async (_request, reply) => {
+        if (closing) reply.header("connection", "close");
+    });
+    app.addHook("onResponse", async () => {
+        if (closing) setImmediate(() => app.server.closeIdleConnections());
+    });
+
+    for (const route of routes) {
+        app.route({
+            method: route.method,
+            url: route.path,
+            handler: async (request, reply) => {
+                if (closing) return reply.code(503).send(errorBody(503, "the server is shutting down").body);
+                let body: unknown;
+                if (route.body) {
+                    const json = parseJson(typeof request.body === "string" ? request.body : "");
+                    if (!json.ok) return reply.code(400).send(errorBody(400, `request body is ${json.error}`).body);
+                    body = json.value;
+                }
+                // the client hanging up aborts the work (a search that gave up on a call should not keep the model busy)
+                const controller = new AbortController();
+                reply.raw.once("close", () => {
+                    if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));
+                });
+                const result = await route.handler(context, body, controller.signal);
+                return reply.code(result.status).send(result.body);
+            },
         });
-        send(response, await route.handler(context, body, controller.signal));
-    };
+    }
 
-    const server = createServer((request, response) => {
-        const work = handle(request, response)
-            .catch((error: unknown) => send(response, errorBody(500, error instanceof Error ? error.message : String(error))))
-            .finally(() => inFlight.delete(work));
-        inFlight.add(work);
-    });
     const host = options.host ?? "127.0.0.1";
-    await new Promise<void>((resolve, reject) => {
-        server.once("error", (error: NodeJS.ErrnoException) =>
-            reject(
-                new RstarError(error.code === "EADDRINUSE" || error.code === "EACCES" ? "INVALID_ARGUMENT" : "INTERNAL", `cannot listen on ${host}:${options.port ?? 0}: ${error.message}`, {
-                    cause: error,
-                }),
-            ),
-        );
-        server.listen(options.port ?? 0, host, resolve);
-    });
-    const address = server.address() as AddressInfo;
+    try {
+        await app.listen({ port: options.port ?? 0, host });
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new RstarError(code === "EADDRINUSE" || code === "EACCES" ? "INVALID_ARGUMENT" : "INTERNAL", `cannot listen on ${host}:${options.port ?? 0}: ${(error as Error).message}`, {
+            cause: error,
+        });
+    }
+    const address = app.server.address() as AddressInfo;
     const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
     const url = `http://${shownHost}:${address.port}`;
     let closed: Promise<void> | undefined;
     const close = (graceMs = 10_000): Promise<void> =>
         (closed ??= (async () => {
             closing = true;
-            const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-            server.closeIdleConnections();
             let timer: NodeJS.Timeout | undefined;
-            await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+            // fastify lets requests in flight finish; past the grace period the remaining connections are cut.
+            const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+            const stopped = app.close();
+            await Promise.race([stopped, graceOver]);
             clearTimeout(timer);
-            server.closeAllConnections();
+            app.server.closeAllConnections();
             await stopped;
         })());
     return { url, baseURL: `${url}/v1`, port: address.port, close, [Symbol.asyncDispose]: () => close() };
-}
-
-function send(response: ServerResponse, result: RouteResult): void {
-    if (response.destroyed || response.headersSent) return;
-    response.writeHead(result.status, { "content-type": "application/json" }).end(JSON.stringify(result.body));
-}
-
-function readBody(request: IncomingMessage, limit: number): Promise<string | null> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        let tooLarge = false;
-        request.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > limit) tooLarge = true;
-            else chunks.push(chunk);
-        });
-        request.on("end", () => resolve(tooLarge ? null : Buffer.concat(chunks).toString("utf8")));
-        request.on("error", reject);
-    });
 }
