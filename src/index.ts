@@ -9,13 +9,13 @@ export type { Sandbox, SandboxOptions, ExecResult, ExecError, IsolationReport } 
 export { createGrader, equalFast, extractAnswer } from "./grading/index.js";
 export type { Grader, GraderOptions, Judgement } from "./grading/index.js";
 
-export { OpenAiCompatibleBackend, MockLlmBackend, LLM_BACKEND_SPEC_VERSION, createDefaultRegistry, resolveLlmBackend } from "./llm/index.js";
-export type { LlmBackend, GenerateRequest, GenerateResult, Completion, OpenAiCompatibleOptions } from "./llm/index.js";
+export { OpenAiCompatibleBackend, LlamaCppBackend, MockLlmBackend, LLM_BACKEND_SPEC_VERSION, createDefaultRegistry, resolveLlmBackend } from "./llm/index.js";
+export type { LlmBackend, GenerateRequest, GenerateResult, Completion, OpenAiCompatibleOptions, LlamaCppBackendOptions } from "./llm/index.js";
 
 export { sftPrompt, bootstrapPrompt, renderPrompt, parseStep, programForStep, outputSuffix, Marker, STEP_STOPS } from "./steps/index.js";
 export type { ParsedStep, PromptTemplateName } from "./steps/index.js";
 
-export { ScriptedRewardModel } from "./reward/index.js";
+export { ScriptedRewardModel, LlamaCppPpm, PoolingPpm, HttpPrm, BatchingRewardModel, ValueHead, loadPpmDirectory } from "./reward/index.js";
 export type { RewardModel, RewardItem } from "./reward/index.js";
 
 export { solveProblem, PRESETS, BASE_SETTINGS, toOfficialStates, selectAnswer } from "./search/index.js";
@@ -23,6 +23,10 @@ export type { SearchSettings, SearchServices, SearchProblem, ProblemOutcome, Sea
 
 export { loadDataset } from "./data/index.js";
 export type { DatasetProblem } from "./data/index.js";
+
+export { extractSft, extractPpm } from "./data/index.js";
+
+export { generateDataset, TeacherBackend } from "./synth/index.js";
 
 export { runSearch, RunStore } from "./runs/index.js";
 export type { RunSearchOptions, RunSummary, RunProgress, RunConfig } from "./runs/index.js";
