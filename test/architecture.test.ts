@@ -14,8 +14,7 @@ const layers: string[][] = [
     ["search"],
     ["data"],
     ["runs"],
-    ["serve"],
-    ["train"],
+    ["serve", "train"],
     ["eval", "evolve", "demo"],
     ["cli", "viewer"],
 ];
