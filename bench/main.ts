@@ -1,5 +1,6 @@
 import { formatSection, type BenchModule } from "./harness.js";
 import { gradingBench } from "./grading.js";
+import { modelsBench } from "./models.js";
 import { sandboxBench } from "./sandbox.js";
 import { searchBench } from "./search.js";
 
@@ -8,6 +9,7 @@ const modules: BenchModule[] = [
     searchBench,
     sandboxBench,
     gradingBench,
+    modelsBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();
