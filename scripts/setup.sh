@@ -31,6 +31,29 @@ if ! have_python_modules "sympy, numpy"; then
     apt_install python3 python3-sympy python3-numpy
 fi
 
+# Training the tiny models (train/, `rstar train`) needs PyTorch. Debian's python3-torch installs for /usr/bin/python3
+# only; libopenblas0-pthread replaces the reference BLAS it would otherwise use (~40x slower matmuls).
+have_torch() {
+    local py
+    for py in "${RSTAR_PYTHON:-}" /usr/bin/python3; do
+        [ -n "$py" ] || continue
+        if "$py" -c "import torch, numpy" >/dev/null 2>&1; then return 0; fi
+    done
+    return 1
+}
+if ! have_torch; then
+    echo "setup: installing python3-torch, python3-numpy and libopenblas0-pthread (for train/)" >&2
+    apt_install python3 python3-numpy python3-torch libopenblas0-pthread
+elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+    case "$(ldconfig -p 2>/dev/null || true)" in
+        *libopenblas.so.0*) ;;
+        *)
+            echo "setup: installing libopenblas0-pthread (fast BLAS for torch)" >&2
+            apt_install libopenblas0-pthread
+            ;;
+    esac
+fi
+
 # util-linux provides unshare (network/PID namespaces for the sandbox); present on Debian by default.
 command -v unshare >/dev/null 2>&1 || apt_install util-linux
 

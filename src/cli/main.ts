@@ -26,9 +26,12 @@ const commandModules = [
     "./commands/exec.js",
     "./commands/search.js",
     "./commands/solve.js",
+    "./commands/demo.js",
     "./commands/extract.js",
     "./commands/synth.js",
     "./commands/teacher.js",
+    "./commands/serve.js",
+    "./commands/train.js",
 ];
 
 for (const modulePath of commandModules) {

@@ -10,6 +10,7 @@ import type { SearchNode } from "./tree.js";
 export async function runGreedy(search: ProblemSearch): Promise<void> {
     await extendChain(search, search.root, 0);
     search.counters.rollouts = 1;
+    search.emit({ type: "rollout-end", problem: search.problem.index, rollout: 0 });
 }
 
 /**
@@ -20,7 +21,12 @@ export async function runGreedy(search: ProblemSearch): Promise<void> {
 export async function runBestOfN(search: ProblemSearch): Promise<void> {
     const firstSteps = await sampleChildren(search, search.root, { n: search.settings.samples, officialFilter: false });
     await evaluateChildren(search, firstSteps);
-    await Promise.all(firstSteps.map((node, chain) => (node.terminal ? Promise.resolve() : extendChain(search, node, chain + 1))));
+    await Promise.all(
+        firstSteps.map(async (node, chain) => {
+            if (!node.terminal) await extendChain(search, node, chain + 1);
+            search.emit({ type: "rollout-end", problem: search.problem.index, rollout: chain });
+        }),
+    );
     search.counters.rollouts = firstSteps.length;
 }
 

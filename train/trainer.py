@@ -1,0 +1,503 @@
+#!/usr/bin/env python3
+"""rStar-Math tiny-model trainer: policy SFT and the process preference model (PPM), on CPU with PyTorch.
+
+  python3 train/trainer.py sft --data sft-train.jsonl --out DIR [--preset tiny] [--epochs 1] ...
+  python3 train/trainer.py ppm --pairs pairs.jsonl --base POLICY_DIR --out DIR [--epochs 1] ...
+
+Progress goes to stdout as JSON lines ({"event": "step" | "eval" | "epoch" | "done" | "error" | ...}); the TypeScript
+driver (`rstar train sft|ppm`) displays them. Exit codes: 0 ok, 2 bad input, 70 internal error.
+See docs/training.md for the file layout, sizes and measured numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+import traceback
+from typing import Dict, List, Optional, Sequence, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def _threads_from_argv() -> str:
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            return sys.argv[i + 1]
+    return "1"
+
+
+# BLAS threads must be fixed before torch loads (OpenBLAS otherwise spins up one per core and fights torch's).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _threads_from_argv())
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from common import InputProblem, Progress, lr_at, make_batches, pad, read_jsonl, set_threads, sft_example, sft_prompt  # noqa: E402
+from gguf_writer import write_gguf  # noqa: E402
+from rstar_model import PRESETS, Llama, ModelConfig, ValueHead, load_checkpoint, load_model_dir, save_checkpoint, write_config  # noqa: E402
+from rstar_tokenizer import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_bpe  # noqa: E402
+from safetensors_io import save_safetensors  # noqa: E402
+
+SCORE_SCALE = 5.0
+
+
+# ---------------------------------------------------------------- SFT
+def sft_loss(model: Llama, batch: Sequence[Tuple[List[int], int]]) -> Tuple[torch.Tensor, int]:
+    ids = pad([b[0] for b in batch])
+    labels = ids[:, 1:].clone()
+    for row, (seq, start) in enumerate(batch):
+        labels[row, : start - 1] = -100  # no loss on the prompt
+        labels[row, len(seq) - 1 :] = -100  # nor on padding
+    logits = model(ids[:, :-1])
+    n = int((labels != -100).sum())
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), labels.reshape(-1), ignore_index=-100)
+    return loss, n
+
+
+@torch.no_grad()
+def eval_sft(model: Llama, examples, max_tokens: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for batch in make_batches([len(e[0]) for e in examples], max_tokens, 64, random.Random(0)):
+        loss, n = sft_loss(model, [examples[i] for i in batch])
+        total += float(loss) * n
+        count += n
+    model.train()
+    return total / max(1, count)
+
+
+def run_code(code: str, timeout_s: float = 2.0) -> Optional[str]:
+    """Runs a generated program in a separate Python (no network isolation: our own model's arithmetic only)."""
+    import subprocess
+
+    try:
+        r = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+    if r.returncode != 0:
+        return None
+    return r.stdout.strip()
+
+
+@torch.no_grad()
+def solve_rate(model: Llama, tok: Tokenizer, problems: List[dict], max_new: int = 400) -> Dict[str, float]:
+    """Greedy full-solution rollouts: generate to <end_of_code>, run the code, append the output, generate the answer."""
+    import re
+
+    model.eval()
+    solved, formatted = 0, 0
+    for p in problems:
+        prompt = sft_prompt(p["question"] if "question" in p else p["query"])
+        ids = [BOS_ID] + tok.encode(prompt)
+        out = generate_until(model, ids, max_new, stop_ids={tok.special_ids["<end_of_code>"], EOS_ID})
+        text = tok.decode(out)
+        if "<end_of_code>" not in text:
+            continue
+        code = text.split("<code>", 1)[-1].split("<end_of_code>", 1)[0].replace("<end_of_step>", "")
+        observation = run_code(code)
+        if observation is None:
+            continue
+        partial = text + f"\n<output>{observation}<end_of_output>"
+        ids2 = [BOS_ID] + tok.encode(prompt + partial)
+        out2 = generate_until(model, ids2, 80, stop_ids={tok.special_ids["<end_of_answer>"], EOS_ID})
+        answer_text = tok.decode(out2)
+        m = re.search(r"\\boxed\{([^}]*)\}", answer_text)
+        if m:
+            formatted += 1
+            if m.group(1).strip() == str(p.get("answer", "")).strip():
+                solved += 1
+    model.train()
+    n = max(1, len(problems))
+    return {"solve_rate": solved / n, "answer_format_rate": formatted / n, "problems": len(problems)}
+
+
+def generate_until(model: Llama, ids: List[int], max_new: int, stop_ids) -> List[int]:
+    return model.greedy(ids, max_new, eos_id=EOS_ID, stop_ids=set(stop_ids))
+
+
+def train_sft(args, progress: Progress) -> dict:
+    set_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    records, issues = read_jsonl(args.data, ["query", "response"])
+    for msg in issues:
+        progress.emit("issue", message=msg)
+    if not records:
+        raise InputProblem(f"{args.data}: no usable {{query, response}} records")
+    os.makedirs(args.out, exist_ok=True)
+    t0 = time.time()
+    init_tokenizer = os.path.join(args.init, "tokenizer.json") if args.init and os.path.isdir(args.init) else None
+    if args.tokenizer:
+        tok = Tokenizer.load(args.tokenizer)
+    elif init_tokenizer and os.path.isfile(init_tokenizer):  # continuing a model: keep its vocabulary
+        tok = Tokenizer.load(init_tokenizer)
+    else:
+        texts = [sft_prompt(r["query"]) + r["response"] for r in records]
+        tok = train_bpe(texts, args.merges)
+    progress.emit("tokenizer", vocab_size=tok.vocab_size, merges=len(tok.merges), seconds=round(time.time() - t0, 2))
+    examples = []
+    too_long = 0
+    for r in records:
+        ex = sft_example(tok, str(r["query"]), str(r["response"]), args.max_len)
+        if ex is None:
+            too_long += 1
+        else:
+            examples.append(ex)
+    if not examples:
+        raise InputProblem(f"{args.data}: every record is longer than --max-len {args.max_len} tokens")
+    rng.shuffle(examples)
+    n_eval = min(len(examples) // 10, args.eval_records) if len(examples) >= 20 else 0
+    eval_set, train_set = examples[:n_eval], examples[n_eval:]
+    if args.init:
+        model = load_model_dir(args.init) if os.path.isdir(args.init) else load_checkpoint(args.init)
+        if model.cfg.vocab_size != tok.vocab_size:
+            raise InputProblem("--init model's vocabulary differs from the tokenizer's (pass --tokenizer from that model)")
+    else:
+        preset = dict(PRESETS[args.preset])
+        for key in ("dim", "n_layers", "n_heads", "ffn_dim"):
+            value = getattr(args, key)
+            if value:
+                preset[key] = value
+        preset.setdefault("n_kv_heads", preset["n_heads"])
+        preset["n_kv_heads"] = preset["n_heads"]
+        model = Llama(ModelConfig(vocab_size=tok.vocab_size, context_length=args.context_length, **preset))
+    lengths = [len(e[0]) for e in train_set]
+    steps_per_epoch = len(make_batches(lengths, args.batch_tokens, args.max_batch, random.Random(0)))
+    total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
+    progress.emit(
+        "start", kind="sft", params=model.num_params(), config=model.cfg.to_json(), train_records=len(train_set), eval_records=len(eval_set),
+        skipped_too_long=too_long, mean_tokens=round(sum(lengths) / len(lengths), 1), steps=total_steps, steps_per_epoch=steps_per_epoch,
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=args.weight_decay)
+    model.train()
+    history: list = []
+    t_start = time.time()
+    interrupted = False
+    try:
+        step, epoch, tokens_seen, first_loss = _sft_loop(args, progress, model, opt, train_set, eval_set, lengths, total_steps, rng, history)
+    except KeyboardInterrupt:  # keep what was trained: the model is saved below and the run reports interrupted
+        interrupted = True
+        step, epoch, tokens_seen, first_loss = _LOOP_STATE["step"], _LOOP_STATE["epoch"], _LOOP_STATE["tokens"], _LOOP_STATE["first_loss"]
+        progress.emit("interrupted", step=step)
+    train_seconds = time.time() - t_start
+    metrics: dict = {"first_loss": first_loss, "final_loss": history[-1]["loss"] if history else None, "steps": step, "interrupted": interrupted,
+                     "train_seconds": round(train_seconds, 1), "tokens_per_s": round(tokens_seen / max(train_seconds, 1e-9)), "params": model.num_params()}
+    if eval_set and not interrupted:
+        metrics["eval_loss"] = round(eval_sft(model, eval_set, args.batch_tokens), 4)
+        progress.emit("eval", step=step, eval_loss=metrics["eval_loss"])
+    if args.solve_data and args.solve_count > 0 and not interrupted:
+        problems, _ = read_jsonl(args.solve_data, ["answer"])
+        t1 = time.time()
+        metrics.update(solve_rate(model, tok, problems[: args.solve_count]))
+        metrics["solve_seconds"] = round(time.time() - t1, 1)
+        progress.emit("solve", **{k: metrics[k] for k in ("solve_rate", "answer_format_rate", "problems")})
+    files = save_policy(model, tok, args.out, f16=not args.f32, name=args.name)
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump({**metrics, "history": history}, f, indent=2)
+    files["metrics"] = os.path.join(args.out, "metrics.json")
+    if interrupted:
+        raise Interrupted(files)
+    return {"files": files, "metrics": metrics}
+
+
+class Interrupted(Exception):
+    def __init__(self, files):
+        super().__init__("interrupted")
+        self.files = files
+
+
+_LOOP_STATE: dict = {"step": 0, "epoch": 0, "tokens": 0, "first_loss": None}
+
+
+def _sft_loop(args, progress, model, opt, train_set, eval_set, lengths, total_steps, rng, history):
+    step, epoch, tokens_seen, first_loss = 0, 0, 0, None
+    t_start = time.time()
+    while step < total_steps:
+        epoch += 1
+        for batch in make_batches(lengths, args.batch_tokens, args.max_batch, rng):
+            if step >= total_steps:
+                break
+            lr = lr_at(step, total_steps, args.lr, args.warmup)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            loss, n = sft_loss(model, [train_set[i] for i in batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            tokens_seen += sum(lengths[i] for i in batch)
+            value = float(loss)
+            first_loss = value if first_loss is None else first_loss
+            if step % args.log_every == 0 or step == total_steps or step == 1:
+                elapsed = time.time() - t_start
+                progress.emit("step", step=step, steps=total_steps, epoch=epoch, loss=round(value, 4), lr=lr, tokens_per_s=round(tokens_seen / max(elapsed, 1e-9)))
+                history.append({"step": step, "loss": round(value, 4)})
+            _LOOP_STATE.update(step=step, epoch=epoch, tokens=tokens_seen, first_loss=first_loss)
+            if args.eval_every and step % args.eval_every == 0 and eval_set and step != total_steps:
+                progress.emit("eval", step=step, eval_loss=round(eval_sft(model, eval_set, args.batch_tokens), 4))
+    return step, epoch, tokens_seen, first_loss
+
+
+def save_policy(model: Llama, tok: Tokenizer, out: str, f16: bool, name: str) -> Dict[str, str]:
+    os.makedirs(out, exist_ok=True)
+    files = {
+        "gguf": os.path.join(out, "model.gguf"),
+        "tokenizer": os.path.join(out, "tokenizer.json"),
+        "config": os.path.join(out, "config.json"),
+        "checkpoint": os.path.join(out, "checkpoint.pt"),
+    }
+    write_gguf(files["gguf"], model, tok, name=name, f16=f16)
+    tok.save(files["tokenizer"])
+    write_config(model, files["config"], {"gguf_type": "F16" if f16 else "F32", "tokenizer": "tokenizer.json"})
+    save_checkpoint(model, files["checkpoint"])
+    return files
+
+
+# ---------------------------------------------------------------- PPM
+def ppm_factor(pos_count: int, neg_count: int) -> float:
+    """Pair weight as the official preprocess_value_dataset: 1/(pos*neg), or 1/(pos+neg) when one is zero."""
+    if pos_count == 0 or neg_count == 0:
+        return 1.0 / max(1, pos_count + neg_count)
+    return 1.0 / (pos_count * neg_count)
+
+
+def ppm_ids(tok: Tokenizer, prompt: str, step: str, max_len: int) -> List[int]:
+    """[BOS] + tokens(prompt + step), as llama.cpp's embedding context sees the text; long inputs keep their end."""
+    ids = tok.encode(prompt + step)
+    if len(ids) > max_len - 1:
+        ids = ids[-(max_len - 1) :]
+    return [BOS_ID] + ids
+
+
+def value_of(model: Llama, head: ValueHead, seqs: Sequence[List[int]]) -> torch.Tensor:
+    ids = pad(seqs)
+    lengths = torch.tensor([len(s) for s in seqs])
+    h = model.hidden(ids)
+    last = h[torch.arange(len(seqs)), lengths - 1]
+    return head(last)
+
+
+@torch.no_grad()
+def eval_ppm(model, head, pairs, batch: int) -> Dict[str, float]:
+    model.eval()
+    correct, total, loss_sum = 0, 0, 0.0
+    for i in range(0, len(pairs), batch):
+        chunk = pairs[i : i + batch]
+        values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
+        pos, neg = values[: len(chunk)], values[len(chunk) :]
+        correct += int((pos > neg).sum())
+        total += len(chunk)
+        loss_sum += float(-F.logsigmoid(pos - neg).sum())
+    model.train()
+    return {"accuracy": correct / max(1, total), "loss": loss_sum / max(1, total), "pairs": total}
+
+
+def train_ppm(args, progress: Progress) -> dict:
+    set_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    base = args.base
+    tok_path = os.path.join(base, "tokenizer.json")
+    has_weights = os.path.isfile(os.path.join(base, "checkpoint.pt")) or (
+        os.path.isfile(os.path.join(base, "model.gguf")) and os.path.isfile(os.path.join(base, "config.json")))
+    if not os.path.isfile(tok_path) or not has_weights:
+        raise InputProblem(f"--base {base}: needs tokenizer.json and checkpoint.pt (or model.gguf + config.json), as `rstar train sft` writes")
+    tok = Tokenizer.load(tok_path)
+    model = load_model_dir(base)
+    records, issues = read_jsonl(args.pairs, ["prompt", "pos", "neg"])
+    for msg in issues:
+        progress.emit("issue", message=msg)
+    if not records:
+        raise InputProblem(f"{args.pairs}: no usable {{prompt, pos, neg, pos_count, neg_count}} records")
+    pairs = []
+    for r in records:
+        pos_ids = ppm_ids(tok, str(r["prompt"]), str(r["pos"]), args.max_len)
+        neg_ids = ppm_ids(tok, str(r["prompt"]), str(r["neg"]), args.max_len)
+        pairs.append((pos_ids, neg_ids, ppm_factor(int(r.get("pos_count", 1)), int(r.get("neg_count", 1)))))
+    if args.test_pairs:
+        test_records, _ = read_jsonl(args.test_pairs, ["prompt", "pos", "neg"])
+        test = [(ppm_ids(tok, str(r["prompt"]), str(r["pos"]), args.max_len), ppm_ids(tok, str(r["prompt"]), str(r["neg"]), args.max_len), 1.0) for r in test_records]
+        train = pairs
+    else:  # held-out split of the pairs (the official trainer's test_size=0.05; more here, small data)
+        rng.shuffle(pairs)
+        n_test = max(1, int(len(pairs) * args.test_fraction)) if len(pairs) >= 10 else 0
+        test, train = pairs[:n_test], pairs[n_test:]
+    head = ValueHead(model.cfg.dim)
+    params = list(model.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW([
+        {"params": list(model.parameters()), "lr": args.lr},
+        {"params": list(head.parameters()), "lr": args.head_lr or args.lr},
+    ], betas=(0.9, 0.95), weight_decay=args.weight_decay)
+    steps_per_epoch = (len(train) + args.batch - 1) // args.batch
+    total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
+    progress.emit("start", kind="ppm", params=model.num_params() + sum(p.numel() for p in head.parameters()), train_pairs=len(train),
+                  test_pairs=len(test), steps=total_steps, steps_per_epoch=steps_per_epoch)
+    initial = eval_ppm(model, head, test, args.batch) if test else None
+    if initial:
+        progress.emit("eval", step=0, epoch=0, accuracy=initial["accuracy"], eval_loss=round(initial["loss"], 4))
+    step, epoch = 0, 0
+    history = []
+    t_start = time.time()
+    first_loss = None
+    order = list(range(len(train)))
+    while step < total_steps:
+        epoch += 1
+        rng.shuffle(order)
+        for i in range(0, len(order), args.batch):
+            if step >= total_steps:
+                break
+            chunk = [train[j] for j in order[i : i + args.batch]]
+            lr_scale = lr_at(step, total_steps, 1.0, args.warmup)
+            opt.param_groups[0]["lr"] = args.lr * lr_scale
+            opt.param_groups[1]["lr"] = (args.head_lr or args.lr) * lr_scale
+            values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
+            pos, neg = values[: len(chunk)], values[len(chunk) :]
+            factor = torch.tensor([p[2] for p in chunk])
+            # official RMTrainer: sum over the batch of -log sigmoid(r_pos - r_neg) * factor
+            loss = (-F.logsigmoid(pos - neg) * factor).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            step += 1
+            value = float(loss)
+            first_loss = value if first_loss is None else first_loss
+            if step % args.log_every == 0 or step == total_steps or step == 1:
+                progress.emit("step", step=step, steps=total_steps, epoch=epoch, loss=round(value, 4),
+                              pairs_per_s=round(step * args.batch / max(time.time() - t_start, 1e-9), 1))
+                history.append({"step": step, "loss": round(value, 4)})
+        if test:
+            ev = eval_ppm(model, head, test, args.batch)
+            progress.emit("eval", step=step, epoch=epoch, accuracy=ev["accuracy"], eval_loss=round(ev["loss"], 4))
+            history.append({"step": step, "epoch": epoch, "accuracy": ev["accuracy"]})
+    metrics: dict = {"first_loss": first_loss, "steps": step, "train_seconds": round(time.time() - t_start, 1)}
+    if test:
+        final = eval_ppm(model, head, test, args.batch)
+        metrics.update({"initial_accuracy": initial["accuracy"] if initial else None, "accuracy": final["accuracy"], "eval_loss": final["loss"], "test_pairs": final["pairs"]})
+    files = save_policy(model, tok, args.out, f16=not args.f32, name=args.name)
+    files.update(save_value_head(head, args.out, model.cfg.dim))
+    torch.save({"config": model.cfg.to_json(), "state_dict": model.state_dict(), "v_head": head.state_dict()}, files["checkpoint"])
+    with open(os.path.join(args.out, "metrics.json"), "w") as f:
+        json.dump({**metrics, "history": history}, f, indent=2)
+    files["metrics"] = os.path.join(args.out, "metrics.json")
+    return {"files": files, "metrics": metrics}
+
+
+def save_value_head(head: ValueHead, out: str, dim: int) -> Dict[str, str]:
+    weights = os.path.join(out, "value_head.safetensors")
+    manifest = os.path.join(out, "value_head.json")
+    save_safetensors(weights, {
+        "v_head.weight": head.summary.weight.detach().float().numpy().reshape(1, dim),
+        "v_head.bias": head.summary.bias.detach().float().numpy().reshape(1),
+    }, {"format": "rstar-value-head-v1"})
+    with open(manifest, "w") as f:
+        json.dump({
+            "format": "rstar-value-head-v1",
+            "weights": "value_head.safetensors",
+            "tensors": {"weight": "v_head.weight", "bias": "v_head.bias"},
+            "hidden_size": dim,
+            "score_scale": SCORE_SCALE,
+            "score": "tanh((dot(v_head.weight[0], h) + v_head.bias[0]) / score_scale)",
+            "input": "h = last-token hidden state after output_norm (llama.cpp embedding, pooling NONE) of [BOS] + tokenize(prompt + step, special=true)",
+            "base_model": "model.gguf",
+        }, f, indent=2)
+    return {"value_head": weights, "value_head_manifest": manifest}
+
+
+# ---------------------------------------------------------------- CLI
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="trainer.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--out", required=True)
+        p.add_argument("--epochs", type=float, default=1.0)
+        p.add_argument("--max-steps", type=int, default=0, help="stop after this many optimizer steps (overrides --epochs)")
+        p.add_argument("--warmup", type=int, default=20)
+        p.add_argument("--weight-decay", type=float, default=0.01)
+        p.add_argument("--max-len", type=int, default=768)
+        p.add_argument("--threads", type=int, default=1)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--log-every", type=int, default=10)
+        p.add_argument("--f32", action="store_true", help="write F32 matrices (parity tests); default F16")
+        p.add_argument("--name", default="rstar-tiny")
+        p.add_argument("--quiet", action="store_true")
+
+    s = sub.add_parser("sft", help="policy SFT on {query, response} records")
+    common(s)
+    s.add_argument("--data", required=True)
+    s.add_argument("--tokenizer", help="tokenizer.json to reuse (default: train one on the data)")
+    s.add_argument("--merges", type=int, default=1024)
+    s.add_argument("--init", help="continue from a model directory or checkpoint.pt")
+    s.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
+    s.add_argument("--dim", type=int)
+    s.add_argument("--n-layers", type=int)
+    s.add_argument("--n-heads", type=int)
+    s.add_argument("--ffn-dim", type=int)
+    s.add_argument("--context-length", type=int, default=1024)
+    s.add_argument("--lr", type=float, default=3e-3)
+    s.add_argument("--batch-tokens", type=int, default=4096)
+    s.add_argument("--max-batch", type=int, default=32)
+    s.add_argument("--eval-records", type=int, default=200)
+    s.add_argument("--eval-every", type=int, default=0)
+    s.add_argument("--solve-data", help="problems {question, answer} for a greedy solve-rate check after training")
+    s.add_argument("--solve-count", type=int, default=0)
+
+    p = sub.add_parser("ppm", help="process preference model on {prompt, pos, neg, pos_count, neg_count} pairs")
+    common(p)
+    p.add_argument("--pairs", required=True)
+    p.add_argument("--base", required=True, help="policy directory (checkpoint.pt + tokenizer.json)")
+    p.add_argument("--test-pairs")
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--head-lr", type=float, default=0.0, help="value head learning rate (default --lr)")
+    p.add_argument("--batch", type=int, default=16)
+
+    v = sub.add_parser("solve", help="greedy solve rate of a policy directory on problems {question, answer}")
+    v.add_argument("--model", required=True, help="directory with checkpoint.pt and tokenizer.json")
+    v.add_argument("--data", required=True)
+    v.add_argument("--count", type=int, default=50)
+    v.add_argument("--out", default=None)
+    v.add_argument("--threads", type=int, default=1)
+    v.add_argument("--quiet", action="store_true")
+
+    args = parser.parse_args(argv)
+    if args.command == "solve":
+        set_threads(args.threads)
+        progress = Progress(quiet=args.quiet)
+        model = load_model_dir(args.model)
+        tok = Tokenizer.load(os.path.join(args.model, "tokenizer.json"))
+        problems, _ = read_jsonl(args.data, ["answer"])
+        t0 = time.time()
+        result = solve_rate(model, tok, problems[: args.count])
+        progress.emit("done", metrics={**result, "seconds": round(time.time() - t0, 1)})
+        return 0
+    progress = Progress(quiet=args.quiet, log_path=None)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        progress.log = open(os.path.join(args.out, "train-log.jsonl"), "w", encoding="utf-8")
+        result = train_sft(args, progress) if args.command == "sft" else train_ppm(args, progress)
+        progress.emit("done", **result)
+        return 0
+    except InputProblem as e:
+        progress.emit("error", kind="input", message=str(e))
+        return 2
+    except Interrupted as e:
+        progress.emit("error", kind="interrupted", message="interrupted; the model trained so far was saved", files=e.files)
+        return 130
+    except KeyboardInterrupt:
+        progress.emit("error", kind="interrupted", message="interrupted")
+        return 130
+    except Exception as e:  # noqa: BLE001
+        progress.emit("error", kind="internal", message=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        return 70
+
+
+if __name__ == "__main__":
+    sys.exit(main())
