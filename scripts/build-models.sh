@@ -7,7 +7,7 @@
 #   5. GGUF (F16) + value head copied to models/, with a manifest of every setting and count.
 #
 # Usage: bash scripts/build-models.sh [SEED]      (environment: WORK=build dir, OUT=models dir, TRAIN=problems)
-# Takes about half an hour on 2 cores. Needs scripts/setup.sh to have run (torch for /usr/bin/python3).
+# Takes about an hour on 2 cores. Needs scripts/setup.sh to have run (torch for /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,6 @@ WORK="${WORK:-build/models-seed$SEED}"
 OUT="${OUT:-models}"
 TRAIN="${TRAIN:-1500}"
 HELDOUT="${HELDOUT:-200}"
-THREADS="${THREADS:-2}"
 RSTAR=(node bin/rstar.js)
 started=$(date +%s)
 log() { printf '[build-models %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -46,10 +45,14 @@ log "3/5 extract SFT trajectories and PPM pairs"
 if [ "${STOP_AFTER:-}" = "extract" ]; then log "stopping after extraction (STOP_AFTER=extract)"; exit 0; fi
 
 log "4/5 train the policy (SFT) and the PPM (pairwise)"
-"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --out "$WORK/policy" --preset tiny --epochs "${SFT_EPOCHS:-4}" \
-    --threads "$THREADS" --seed "$SEED" --solve-data "$WORK/data/test.jsonl" --solve-count 40
-"${RSTAR[@]}" train ppm --pairs "$WORK/pairs.jsonl" --base "$WORK/policy" --out "$WORK/ppm" --epochs "${PPM_EPOCHS:-2}" \
-    --threads "$THREADS" --seed "$SEED"
+# The policy: 3 epochs, then 6 more from that checkpoint (a fresh warm-up and cosine schedule); the PPM starts from the
+# 3-epoch policy and sees every pair once. This is exactly how the shipped models were made (see models/manifest.json).
+"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --out "$WORK/policy1" --preset tiny --epochs 3 \
+    --threads 1 --seed "$SEED" --solve-data "$WORK/data/test.jsonl" --solve-count 40
+"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --init "$WORK/policy1" --out "$WORK/policy" --preset tiny --epochs 6 \
+    --threads 1 --seed "$((SEED + 1))" --solve-data "$WORK/data/test.jsonl" --solve-count 40
+"${RSTAR[@]}" train ppm --pairs "$WORK/pairs.jsonl" --base "$WORK/policy1" --out "$WORK/ppm" --epochs 1 \
+    --threads 1 --seed "$SEED"
 
 log "5/5 copy into $OUT"
 rm -rf "$OUT.tmp" && mkdir -p "$OUT.tmp/policy" "$OUT.tmp/ppm" "$OUT.tmp/heldout"
@@ -68,8 +71,8 @@ const manifest = {
   data: { train: Number(train), test: Number(heldout), ood: Number(heldout), generator: "rstar synth generate" },
   bootstrap: { preset: "bootstrap", policy: "noisy teacher (rstar teacher serve)", problems: results.length,
     solved: results.filter((r) => r.pass_any).length },
-  sft: { records: lines(`${work}/sft.jsonl`), perProblem: 2 },
-  ppm: { pairs: lines(`${work}/pairs.jsonl`), minEditDistance: 5 },
+  sft: { records: lines(`${work}/sft.jsonl`), perProblem: 2, epochs: [3, 6] },
+  ppm: { pairs: lines(`${work}/pairs.jsonl`), minEditDistance: 5, epochs: 1, base: "the 3-epoch policy" },
   policy: JSON.parse(fs.readFileSync(`${work}/policy/metrics.json`, "utf8")),
   ppmTraining: JSON.parse(fs.readFileSync(`${work}/ppm/metrics.json`, "utf8")),
   buildSeconds: Number(seconds),
