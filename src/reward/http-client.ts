@@ -1,18 +1,5 @@
 import { RstarError } from "../errors/index.js";
-import {
-    ConcurrencyLimit,
-    EndpointPool,
-    abortableSleep,
-    classifyHttpFailure,
-    httpStatusError,
-    invalidResponseError,
-    parseJsonSafely,
-    parseRetryAfter,
-    retryDelay,
-    sendHttpRequest,
-    type Endpoint,
-    type RetryEvent,
-} from "../llm/index.js";
+import { RetryingJsonClient, httpStatusError, type RetryEvent } from "../llm/index.js";
 
 /** Transport options shared by the HTTP reward backends. Same retry rules as the OpenAI-compatible policy backend. */
 export interface HttpRewardOptions {
@@ -100,115 +87,28 @@ export function resolveHttpRewardOptions(options: HttpRewardOptions): ResolvedHt
 }
 
 /**
- * POSTs JSON with the policy backend's rules: per-attempt timeout, retries with equal-jitter backoff and
- * `retry-after`, a FIFO in-flight cap, least-loaded endpoint with cool-down, and errors that name the URL.
+ * The HTTP client of the reward backends: the policy backend's transport (`RetryingJsonClient`: per-attempt timeout,
+ * retries with backoff and `retry-after`, a FIFO in-flight cap, least-loaded endpoint with cool-down, errors naming
+ * the URL) with the reward backends' wording and a pooling-specific hint for 404s.
  */
-export class RetryingJsonClient {
-    private readonly pool: EndpointPool;
-    private readonly limit: ConcurrencyLimit;
-    private readonly fetchImpl: typeof fetch;
-    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-    private readonly random: () => number;
-    private readonly disposal = new AbortController();
+export class RewardHttpClient extends RetryingJsonClient {
+    private readonly rewardName: string;
 
     constructor(
-        readonly settings: ResolvedHttpRewardOptions,
-        private readonly hooks: Pick<HttpRewardOptions, "fetch" | "sleep" | "random" | "onRetry"> & { describe: string },
+        override readonly settings: ResolvedHttpRewardOptions,
+        hooks: Pick<HttpRewardOptions, "fetch" | "sleep" | "random" | "onRetry"> & { describe: string },
     ) {
-        this.pool = new EndpointPool(settings.baseURLs, settings.endpointCooldownMs);
-        this.limit = new ConcurrencyLimit(settings.maxInFlight);
-        this.fetchImpl = hooks.fetch ?? globalThis.fetch;
-        this.sleep = hooks.sleep ?? abortableSleep;
-        this.random = hooks.random ?? Math.random;
-    }
-
-    get disposed(): boolean {
-        return this.disposal.signal.aborted;
-    }
-
-    get inFlight(): number {
-        return this.limit.inFlight;
+        super(settings, {
+            ...hooks,
+            describe: `reward model ${hooks.describe}`,
+            operation: "scoring",
+            statusError: (url, status, text, path) => statusError(url, status, text, settings.model, path),
+        });
+        this.rewardName = hooks.describe;
     }
 
     assertUsable(): void {
-        if (this.disposed) throw new RstarError("BACKEND_DISPOSED", `reward model ${this.hooks.describe} was disposed`);
-    }
-
-    dispose(): void {
-        this.disposal.abort(new RstarError("BACKEND_DISPOSED", `reward model ${this.hooks.describe} was disposed`));
-    }
-
-    /** One logical request; resolves with the parsed JSON body of a 2xx answer. */
-    async request(path: string, method: "GET" | "POST", body: unknown, signal: AbortSignal | undefined): Promise<{ url: string; value: unknown; text: string }> {
-        this.assertUsable();
-        const headers: Record<string, string> = { accept: "application/json" };
-        if (body !== undefined) headers["content-type"] = "application/json";
-        if (this.settings.apiKey !== undefined) headers["authorization"] = `Bearer ${this.settings.apiKey}`;
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const waitSignal = signal === undefined ? this.disposal.signal : AbortSignal.any([signal, this.disposal.signal]);
-        for (let attempt = 0; ; attempt += 1) {
-            const release = await this.limit.acquire(waitSignal).catch((error: unknown) => {
-                throw this.interruption(signal) ?? error;
-            });
-            const endpoint = this.pool.pick();
-            const url = endpoint.baseURL + path;
-            endpoint.inFlight += 1;
-            let error: RstarError;
-            let retryAfterMs: number | undefined;
-            try {
-                const answer = await sendHttpRequest({
-                    fetch: this.fetchImpl,
-                    url,
-                    method,
-                    headers,
-                    timeoutMs: this.settings.timeoutMs,
-                    signal,
-                    disposeSignal: this.disposal.signal,
-                    ...(payload === undefined ? {} : { body: payload }),
-                });
-                if (answer.status >= 200 && answer.status < 300) {
-                    this.pool.markSuccess(endpoint);
-                    const parsed = parseJsonSafely(answer.text);
-                    if (!parsed.ok) throw invalidResponseError(url, `not valid JSON (${parsed.error})`, answer.text);
-                    return { url, value: parsed.value, text: answer.text };
-                }
-                error = statusError(url, answer.status, answer.text, this.settings.model, path);
-                retryAfterMs = parseRetryAfter(answer.headers.get("retry-after"));
-            } catch (caught) {
-                error = RstarError.isInstance(caught)
-                    ? caught
-                    : classifyHttpFailure(caught, { url, timeoutMs: this.settings.timeoutMs, signal, disposeSignal: this.disposal.signal });
-            } finally {
-                endpoint.inFlight -= 1;
-                release();
-            }
-            if (!error.retryable) throw error;
-            this.noteFailure(endpoint);
-            if (attempt >= this.settings.maxRetries) {
-                throw new RstarError(error.code, `${error.message} (gave up after ${attempt + 1} attempts)`, {
-                    cause: error,
-                    retryable: true,
-                    details: { ...error.details, attempts: attempt + 1 },
-                });
-            }
-            const delayMs = retryDelay(attempt, { baseDelayMs: this.settings.retryBaseDelayMs, maxDelayMs: this.settings.retryMaxDelayMs, random: this.random }, retryAfterMs);
-            this.hooks.onRetry?.({ url, retry: attempt + 1, delayMs, error });
-            try {
-                await this.sleep(delayMs, waitSignal);
-            } catch (sleepError) {
-                throw this.interruption(signal) ?? sleepError;
-            }
-        }
-    }
-
-    private noteFailure(endpoint: Endpoint): void {
-        if (this.pool.endpoints.length > 1) this.pool.markFailure(endpoint);
-    }
-
-    private interruption(signal: AbortSignal | undefined): RstarError | undefined {
-        if (signal?.aborted) return new RstarError("ABORTED", "scoring was aborted", { cause: signal.reason });
-        if (this.disposed) return new RstarError("BACKEND_DISPOSED", `reward model ${this.hooks.describe} was disposed`);
-        return undefined;
+        if (this.disposed) throw new RstarError("BACKEND_DISPOSED", `reward model ${this.rewardName} was disposed`);
     }
 }
 

@@ -1,6 +1,6 @@
 import { RstarError } from "../errors/index.js";
 import { invalidResponseError } from "../llm/index.js";
-import { RetryingJsonClient, inChunks, resolveHttpRewardOptions, type HttpRewardOptions } from "./http-client.js";
+import { RewardHttpClient, inChunks, resolveHttpRewardOptions, type HttpRewardOptions } from "./http-client.js";
 import type { RewardItem, RewardModel } from "./types.js";
 import { readPoolingResponse } from "./vllm-pooling.js";
 
@@ -58,7 +58,7 @@ export class HttpPrm implements RewardModel, AsyncDisposable {
     readonly specVersion = "rstar-reward-model/1" as const;
     readonly name: string;
     readonly model: string;
-    private readonly client: RetryingJsonClient;
+    private readonly client: RewardHttpClient;
     private readonly splitSteps: (partialSolution: string) => string[];
     private readonly formatInput: (question: string, steps: readonly string[]) => string;
     private readonly aggregate: StepAggregation;
@@ -70,7 +70,7 @@ export class HttpPrm implements RewardModel, AsyncDisposable {
         const settings = resolveHttpRewardOptions(options);
         this.name = options.name ?? `prm-http:${settings.baseURLs.join(",")}`;
         this.model = settings.model;
-        this.client = new RetryingJsonClient(settings, { ...options, describe: this.name });
+        this.client = new RewardHttpClient(settings, { ...options, describe: this.name });
         this.splitSteps = options.splitSteps ?? splitRstarSteps;
         this.formatInput = options.formatInput ?? qwenPrmInput;
         this.aggregate = options.aggregate ?? "last";

@@ -1,6 +1,6 @@
 import { RstarError } from "../errors/index.js";
 import { invalidResponseError } from "../llm/index.js";
-import { RetryingJsonClient, inChunks, resolveHttpRewardOptions, type HttpRewardOptions } from "./http-client.js";
+import { RewardHttpClient, inChunks, resolveHttpRewardOptions, type HttpRewardOptions } from "./http-client.js";
 import { ppmInputText, type RewardInputFormatter } from "./input-text.js";
 import type { RewardItem, RewardModel } from "./types.js";
 import type { ValueHead } from "./value-head.js";
@@ -45,7 +45,7 @@ export class PoolingPpm implements RewardModel, AsyncDisposable {
     readonly specVersion = "rstar-reward-model/1" as const;
     readonly name: string;
     readonly model: string;
-    private readonly client: RetryingJsonClient;
+    private readonly client: RewardHttpClient;
     private readonly head: ValueHead;
     private readonly endpoint: "pooling" | "embeddings";
     private readonly task: string | null;
@@ -57,7 +57,7 @@ export class PoolingPpm implements RewardModel, AsyncDisposable {
         const settings = resolveHttpRewardOptions(options);
         this.name = options.name ?? `ppm-http:${settings.baseURLs.join(",")}`;
         this.model = settings.model;
-        this.client = new RetryingJsonClient(settings, { ...options, describe: this.name });
+        this.client = new RewardHttpClient(settings, { ...options, describe: this.name });
         this.head = options.head;
         this.endpoint = options.endpoint ?? "pooling";
         this.task = options.task === undefined ? "embed" : options.task;

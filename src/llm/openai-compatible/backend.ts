@@ -10,14 +10,11 @@ import {
     type TokenUsage,
 } from "../types.js";
 import { validateGenerateRequest } from "../validate-request.js";
-import { ConcurrencyLimit } from "./concurrency-limit.js";
-import { EndpointPool, type Endpoint } from "./endpoint-pool.js";
-import { resolveOptions, type OpenAiCompatibleOptions, type ResolvedOptions, type RetryEvent } from "./options.js";
+import { resolveOptions, type OpenAiCompatibleOptions, type ResolvedOptions } from "./options.js";
 import { llamaCppNativeResponseSchema, modelListSchema, openAiCompletionSchema, type LlamaCppNative } from "./response-schemas.js";
-import { parseRetryAfter, retryDelay } from "./retry-policy.js";
+import { RetryingJsonClient } from "./retrying-json-client.js";
 import { resolveStop, type ReportedStop, type StopResolver } from "./stop-resolution.js";
-import { abortableSleep, classifyFailure, send } from "./transport.js";
-import { httpStatusError, invalidResponseError, parseJsonSafely } from "./wire-errors.js";
+import { httpStatusError, invalidResponseError } from "./wire-errors.js";
 
 /** One choice as read off the wire, before stop resolution. */
 interface WireChoice {
@@ -44,14 +41,8 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     readonly id: string;
     readonly model: string;
     private readonly settings: ResolvedOptions;
-    private readonly pool: EndpointPool;
-    private readonly limit: ConcurrencyLimit;
-    private readonly fetchImpl: typeof fetch;
-    private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-    private readonly random: () => number;
-    private readonly onRetry: ((event: RetryEvent) => void) | undefined;
+    private readonly client: RetryingJsonClient;
     private readonly stopResolver: StopResolver | undefined;
-    private readonly disposal = new AbortController();
     /** Learned under nStrategy "auto": whether the server honours `n`. */
     private nativeN: boolean | undefined;
 
@@ -59,12 +50,15 @@ export class OpenAiCompatibleBackend implements LlmBackend {
         this.settings = resolveOptions(options);
         this.model = this.settings.model;
         this.id = `openai:${this.settings.baseURLs.join(",")}`;
-        this.pool = new EndpointPool(this.settings.baseURLs, this.settings.endpointCooldownMs);
-        this.limit = new ConcurrencyLimit(this.settings.maxInFlight);
-        this.fetchImpl = options.fetch ?? globalThis.fetch;
-        this.sleep = options.sleep ?? abortableSleep;
-        this.random = options.random ?? Math.random;
-        this.onRetry = options.onRetry;
+        this.client = new RetryingJsonClient(this.settings, {
+            fetch: options.fetch,
+            sleep: options.sleep,
+            random: options.random,
+            onRetry: options.onRetry,
+            describe: `backend ${this.id}`,
+            operation: "generate",
+            statusError: (url, status, text) => httpStatusError(url, status, text, this.model),
+        });
         this.stopResolver = options.resolveStop;
         if (this.settings.nStrategy === "native") this.nativeN = true;
         if (this.settings.nStrategy === "parallel") this.nativeN = false;
@@ -72,7 +66,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
 
     /** Requests in flight right now, over all endpoints. */
     get inFlight(): number {
-        return this.limit.inFlight;
+        return this.client.inFlight;
     }
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -111,7 +105,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
 
     async listModels(options: { signal?: AbortSignal } = {}): Promise<ModelInfo[]> {
         this.assertUsable();
-        const { url, value, text } = await this.exchange("/models", "GET", undefined, options.signal);
+        const { url, value, text } = await this.client.request("/models", "GET", undefined, options.signal);
         const parsed = modelListSchema.safeParse(value);
         if (!parsed.success) throw invalidResponseError(url, `expected {"data": [{"id": …}]}: ${parsed.error.issues[0]?.message ?? "schema mismatch"}`, text);
         return parsed.data.data.map((entry) => (typeof entry.owned_by === "string" ? { id: entry.id, ownedBy: entry.owned_by } : { id: entry.id }));
@@ -133,7 +127,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     }
 
     async dispose(): Promise<void> {
-        this.disposal.abort(new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`));
+        this.client.dispose();
     }
 
     async [Symbol.asyncDispose](): Promise<void> {
@@ -141,7 +135,7 @@ export class OpenAiCompatibleBackend implements LlmBackend {
     }
 
     private assertUsable(): void {
-        if (this.disposal.signal.aborted) throw new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
+        if (this.client.disposed) throw new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
     }
 
     /** `indices.length` requests with n = 1; request i gets seed `seed + i` so the set is reproducible. */
@@ -175,84 +169,8 @@ export class OpenAiCompatibleBackend implements LlmBackend {
             if (value === undefined) delete body[key];
             else body[key] = value;
         }
-        const { url, value, text } = await this.exchange("/completions", "POST", body, signal);
+        const { url, value, text } = await this.client.request("/completions", "POST", body, signal);
         return readCompletion(url, value, text);
-    }
-
-    /** One logical request: picks an endpoint per attempt, retries what is retryable, parses JSON. */
-    private async exchange(path: string, method: "GET" | "POST", body: unknown, signal: AbortSignal | undefined): Promise<{ url: string; value: unknown; text: string }> {
-        const headers: Record<string, string> = { accept: "application/json" };
-        if (body !== undefined) headers["content-type"] = "application/json";
-        if (this.settings.apiKey !== undefined) headers["authorization"] = `Bearer ${this.settings.apiKey}`;
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        const waitSignal = signal === undefined ? this.disposal.signal : AbortSignal.any([signal, this.disposal.signal]);
-
-        for (let attempt = 0; ; attempt += 1) {
-            const release = await this.limit.acquire(waitSignal).catch((error: unknown) => {
-                throw this.interruption(signal) ?? error;
-            });
-            const endpoint = this.pool.pick();
-            const url = endpoint.baseURL + path;
-            endpoint.inFlight += 1;
-            let error: RstarError;
-            let retryAfterMs: number | undefined;
-            try {
-                const answer = await send({
-                    fetch: this.fetchImpl,
-                    url,
-                    method,
-                    headers,
-                    timeoutMs: this.settings.timeoutMs,
-                    signal,
-                    disposeSignal: this.disposal.signal,
-                    ...(payload === undefined ? {} : { body: payload }),
-                });
-                if (answer.status >= 200 && answer.status < 300) {
-                    this.pool.markSuccess(endpoint);
-                    const parsed = parseJsonSafely(answer.text);
-                    if (!parsed.ok) throw invalidResponseError(url, `not valid JSON (${parsed.error})`, answer.text);
-                    return { url, value: parsed.value, text: answer.text };
-                }
-                error = httpStatusError(url, answer.status, answer.text, this.model);
-                retryAfterMs = parseRetryAfter(answer.headers.get("retry-after"));
-            } catch (caught) {
-                error = RstarError.isInstance(caught) ? caught : classifyFailure(caught, { url, timeoutMs: this.settings.timeoutMs, signal, disposeSignal: this.disposal.signal });
-            } finally {
-                endpoint.inFlight -= 1;
-                release();
-            }
-            if (!error.retryable) throw error;
-            this.noteFailure(endpoint);
-            if (attempt >= this.settings.maxRetries) {
-                throw new RstarError(error.code, `${error.message} (gave up after ${attempt + 1} attempts)`, {
-                    cause: error,
-                    retryable: true,
-                    details: { ...error.details, attempts: attempt + 1 },
-                });
-            }
-            const delayMs = retryDelay(
-                attempt,
-                { baseDelayMs: this.settings.retryBaseDelayMs, maxDelayMs: this.settings.retryMaxDelayMs, random: this.random },
-                retryAfterMs,
-            );
-            this.onRetry?.({ url, retry: attempt + 1, delayMs, error });
-            try {
-                await this.sleep(delayMs, waitSignal);
-            } catch (sleepError) {
-                throw this.interruption(signal) ?? sleepError;
-            }
-        }
-    }
-
-    private noteFailure(endpoint: Endpoint): void {
-        // with a single endpoint there is nothing to fail over to, so cooling it down would only skew balancing stats
-        if (this.pool.endpoints.length > 1) this.pool.markFailure(endpoint);
-    }
-
-    private interruption(signal: AbortSignal | undefined): RstarError | undefined {
-        if (signal?.aborted) return new RstarError("ABORTED", "generate was aborted", { cause: signal.reason });
-        if (this.disposal.signal.aborted) return new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
-        return undefined;
     }
 
     private assemble(request: GenerateRequest, results: WireResult[]): GenerateResult {
