@@ -25,6 +25,6 @@ export { abortableSleep } from "./openai-compatible/transport.js";
 export { RetryingJsonClient } from "./openai-compatible/retrying-json-client.js";
 export type { RetryingJsonClientHooks, RetryingJsonClientSettings } from "./openai-compatible/retrying-json-client.js";
 export type { HttpAnswer } from "./openai-compatible/transport.js";
-export { httpStatusError, invalidResponseError, parseJsonSafely, serverMessage } from "./openai-compatible/wire-errors.js";
+export { httpStatusError, invalidResponseError, serverMessage } from "./openai-compatible/wire-errors.js";
 export { LlamaCppBackend, acquireModel, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./llama-cpp/index.js";
 export type { LlamaCppBackendOptions } from "./llama-cpp/index.js";

@@ -4,7 +4,8 @@ import { EndpointPool, type Endpoint } from "./endpoint-pool.js";
 import type { RetryEvent } from "./options.js";
 import { parseRetryAfter, retryDelay } from "./retry-policy.js";
 import { abortableSleep, classifyFailure, send } from "./transport.js";
-import { invalidResponseError, parseJsonSafely } from "./wire-errors.js";
+import { parseJson } from "../../util/index.js";
+import { invalidResponseError } from "./wire-errors.js";
 
 /** The transport settings every JSON-over-HTTP backend here shares. */
 export interface RetryingJsonClientSettings {
@@ -101,8 +102,8 @@ export class RetryingJsonClient {
                 });
                 if (answer.status >= 200 && answer.status < 300) {
                     this.pool.markSuccess(endpoint);
-                    const parsed = parseJsonSafely(answer.text);
-                    if (!parsed.ok) throw invalidResponseError(url, `not valid JSON (${parsed.error})`, answer.text);
+                    const parsed = parseJson(answer.text);
+                    if (!parsed.ok) throw invalidResponseError(url, parsed.error, answer.text);
                     return { url, value: parsed.value, text: answer.text };
                 }
                 error = this.hooks.statusError(url, answer.status, answer.text, path);

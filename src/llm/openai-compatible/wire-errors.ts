@@ -1,17 +1,9 @@
 import { RstarError } from "../../errors/index.js";
+import { parseJson } from "../../util/index.js";
 import { errorBodySchema } from "./response-schemas.js";
 import { isRetryableStatus } from "./retry-policy.js";
 
 const bodyPreviewLength = 500;
-
-/** Never throws: wire data that is not JSON is reported, not raised. */
-export function parseJsonSafely(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-    try {
-        return { ok: true, value: JSON.parse(text) as unknown };
-    } catch (error) {
-        return { ok: false, error: error instanceof Error ? error.message : String(error) };
-    }
-}
 
 export function preview(text: string): string {
     const flat = text.replace(/\s+/g, " ").trim();
@@ -20,7 +12,7 @@ export function preview(text: string): string {
 
 /** The server's own words for an error body, whichever of the known shapes it used. */
 export function serverMessage(bodyText: string): string {
-    const parsed = parseJsonSafely(bodyText);
+    const parsed = parseJson(bodyText);
     if (parsed.ok) {
         const body = errorBodySchema.safeParse(parsed.value);
         if (body.success) {
