@@ -6,6 +6,14 @@ import { packageRoot } from "../util/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { RstarError, describeError } from "../errors/index.js";
 
+// `rstar ... | head` closes stdout early: that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+        throw error;
+    });
+}
+
 const version = (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
 
 const program = new Command("rstar")
