@@ -45,12 +45,15 @@ log "3/5 extract SFT trajectories and PPM pairs"
 if [ "${STOP_AFTER:-}" = "extract" ]; then log "stopping after extraction (STOP_AFTER=extract)"; exit 0; fi
 
 log "4/5 train the policy (SFT) and the PPM (pairwise)"
-# The policy: 3 epochs, then 6 more from that checkpoint (a fresh warm-up and cosine schedule); the PPM starts from the
-# 3-epoch policy and sees every pair once. This is exactly how the shipped models were made (see models/manifest.json).
+# The policy: 3 epochs, then 6 more from that checkpoint, then 6 more at half the learning rate (each stage a fresh
+# warm-up and cosine schedule); the PPM starts from the 3-epoch policy and sees every pair once. This is exactly how
+# the shipped models were made (see models/manifest.json).
 "${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --out "$WORK/policy1" --preset tiny --epochs 3 \
     --threads 1 --seed "$SEED" --solve-data "$WORK/data/test.jsonl" --solve-count 40
-"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --init "$WORK/policy1" --out "$WORK/policy" --preset tiny --epochs 6 \
+"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --init "$WORK/policy1" --out "$WORK/policy2" --preset tiny --epochs 6 \
     --threads 1 --seed "$((SEED + 1))" --solve-data "$WORK/data/test.jsonl" --solve-count 40
+"${RSTAR[@]}" train sft --data "$WORK/sft.jsonl" --init "$WORK/policy2" --out "$WORK/policy" --preset tiny --epochs 6 \
+    --lr 1.5e-3 --threads 1 --seed "$((SEED + 2))" --solve-data "$WORK/data/test.jsonl" --solve-count 40
 "${RSTAR[@]}" train ppm --pairs "$WORK/pairs.jsonl" --base "$WORK/policy1" --out "$WORK/ppm" --epochs 1 \
     --threads 1 --seed "$SEED"
 
@@ -71,7 +74,7 @@ const manifest = {
   data: { train: Number(train), test: Number(heldout), ood: Number(heldout), generator: "rstar synth generate" },
   bootstrap: { preset: "bootstrap", policy: "noisy teacher (rstar teacher serve)", problems: results.length,
     solved: results.filter((r) => r.pass_any).length },
-  sft: { records: lines(`${work}/sft.jsonl`), perProblem: 2, epochs: [3, 6] },
+  sft: { records: lines(`${work}/sft.jsonl`), perProblem: 2, epochs: [3, 6, 6] },
   ppm: { pairs: lines(`${work}/pairs.jsonl`), minEditDistance: 5, epochs: 1, base: "the 3-epoch policy" },
   policy: JSON.parse(fs.readFileSync(`${work}/policy/metrics.json`, "utf8")),
   ppmTraining: JSON.parse(fs.readFileSync(`${work}/ppm/metrics.json`, "utf8")),
