@@ -22,6 +22,7 @@ export { EndpointPool } from "./openai-compatible/endpoint-pool.js";
 export type { Endpoint } from "./openai-compatible/endpoint-pool.js";
 export { isRetryableStatus, parseRetryAfter, retryDelay } from "./openai-compatible/retry-policy.js";
 export { abortableSleep } from "./openai-compatible/transport.js";
+export { validateGenerateRequest } from "./validate-request.js";
 export { RetryingJsonClient } from "./openai-compatible/retrying-json-client.js";
 export type { RetryingJsonClientHooks, RetryingJsonClientSettings } from "./openai-compatible/retrying-json-client.js";
 export type { HttpAnswer } from "./openai-compatible/transport.js";

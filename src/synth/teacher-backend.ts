@@ -1,5 +1,5 @@
 import { RstarError } from "../errors/index.js";
-import { LLM_BACKEND_SPEC_VERSION, type Completion, type GenerateRequest, type GenerateResult, type LlmBackend, type ModelInfo } from "../llm/index.js";
+import { LLM_BACKEND_SPEC_VERSION, abortableSleep, validateGenerateRequest, type Completion, type GenerateRequest, type GenerateResult, type LlmBackend, type ModelInfo } from "../llm/index.js";
 import { proposeStep, resolveErrorRates, type TeacherErrorRates } from "./teacher-policy.js";
 import { countTokens, firstTokens } from "./tokens.js";
 
@@ -76,9 +76,9 @@ export class TeacherBackend implements LlmBackend {
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
         if (this.disposed) throw new RstarError("BACKEND_DISPOSED", "the teacher backend was disposed");
-        validateRequest(request);
+        validateGenerateRequest(request);
         if (request.signal?.aborted) throw aborted(request.signal);
-        if (this.latencyMs > 0) await delay(this.latencyMs, request.signal);
+        if (this.latencyMs > 0) await abortableSleep(this.latencyMs, request.signal).catch(() => Promise.reject(aborted(request.signal as AbortSignal)));
         const { completions, promptTokens } = teacherCompletions(request, this.errorRates);
         const completionTokens = completions.reduce((sum, completion) => sum + completion.completionTokens, 0);
         return {
@@ -102,33 +102,6 @@ export class TeacherBackend implements LlmBackend {
     }
 }
 
-/** The contract's ranges (the same checks every backend makes), as INVALID_ARGUMENT. */
-export function validateRequest(request: Pick<GenerateRequest, "prompt" | "n" | "maxTokens" | "temperature" | "topP" | "seed" | "stop">): void {
-    const problems: string[] = [];
-    if (typeof request.prompt !== "string") problems.push("prompt must be a string");
-    if (!Number.isInteger(request.n) || request.n < 1) problems.push(`n must be an integer >= 1, got ${request.n}`);
-    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1) problems.push(`maxTokens must be an integer >= 1, got ${request.maxTokens}`);
-    if (!(request.temperature >= 0)) problems.push(`temperature must be >= 0, got ${request.temperature}`);
-    if (!(request.topP > 0 && request.topP <= 1)) problems.push(`topP must be in (0, 1], got ${request.topP}`);
-    if (request.seed !== undefined && !Number.isInteger(request.seed)) problems.push(`seed must be an integer, got ${request.seed}`);
-    if (!Array.isArray(request.stop) || request.stop.some((stop) => typeof stop !== "string")) problems.push("stop must be an array of strings");
-    if (problems.length > 0) throw new RstarError("INVALID_ARGUMENT", `invalid generate request: ${problems.join("; ")}`);
-}
-
 function aborted(signal: AbortSignal): RstarError {
     return new RstarError("ABORTED", "teacher generate was aborted", { cause: signal.reason });
-}
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(aborted(signal as AbortSignal));
-        };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-        }, ms);
-        signal?.addEventListener("abort", onAbort, { once: true });
-    });
 }

@@ -8,6 +8,7 @@ import {
     type ModelInfo,
     type TokenUsage,
 } from "../types.js";
+import { abortableSleep } from "../openai-compatible/transport.js";
 import { validateGenerateRequest } from "../validate-request.js";
 
 /** A scripted completion: just text (ended by the first requested stop), or every field spelled out. */
@@ -60,7 +61,7 @@ export class MockLlmBackend implements LlmBackend {
         const call = this.calls.length;
         this.calls.push({ request: { ...recorded, stop: [...recorded.stop] }, startedAt: Date.now() });
         if (signal?.aborted) throw aborted(signal);
-        if (this.latencyMs > 0) await delay(this.latencyMs, signal);
+        if (this.latencyMs > 0) await abortableSleep(this.latencyMs, signal).catch(() => Promise.reject(aborted(signal as AbortSignal)));
 
         let response: MockResponse | undefined;
         if (typeof this.script === "function") response = await this.script(request, call);
@@ -108,18 +109,4 @@ function toCompletion(scripted: MockCompletion, index: number, stops: readonly s
 
 function aborted(signal: AbortSignal): RstarError {
     return new RstarError("ABORTED", "mock generate was aborted", { cause: signal.reason });
-}
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(aborted(signal as AbortSignal));
-        };
-        const timer = setTimeout(() => {
-            signal?.removeEventListener("abort", onAbort);
-            resolve();
-        }, ms);
-        signal?.addEventListener("abort", onAbort, { once: true });
-    });
 }
