@@ -6,8 +6,8 @@ export type { RstarErrorCode } from "./errors/index.js";
 export { createSandbox } from "./sandbox/index.js";
 export type { Sandbox, SandboxOptions, ExecResult, ExecError, IsolationReport } from "./sandbox/index.js";
 
-export { createGrader, equalFast, extractAnswer } from "./grading/index.js";
-export type { Grader, GraderOptions, Judgement } from "./grading/index.js";
+export { createGrader, equalFast, extractAnswer, finalAnswer } from "./grading/index.js";
+export type { Grader, GraderOptions, JudgeOptions, Judgement, FinalAnswer, AnswerSource } from "./grading/index.js";
 
 export { OpenAiCompatibleBackend, LlamaCppBackend, MockLlmBackend, LLM_BACKEND_SPEC_VERSION, createDefaultRegistry, resolveLlmBackend } from "./llm/index.js";
 export type { LlmBackend, GenerateRequest, GenerateResult, Completion, OpenAiCompatibleOptions, LlamaCppBackendOptions } from "./llm/index.js";

@@ -8,7 +8,7 @@ import { analyze, type Answer } from "./answer.js";
 import { toWire, type WireNode } from "./ast.js";
 import { CasClient, type CasVerdict } from "./cas-client.js";
 import { Comparer, fastLeaf, queryKey, type LeafQuery, type Tri } from "./compare.js";
-import { extractAnswer } from "./extract.js";
+import { finalAnswer } from "./extract.js";
 
 export interface GraderOptions {
     /**
@@ -29,7 +29,11 @@ export interface GraderOptions {
 }
 
 export interface JudgeOptions {
-    /** Take the final answer out of raw model text first (`\boxed{…}`, then "the answer is …"). Default false. */
+    /**
+     * Treat pred as raw model text and grade its final answer (`finalAnswer`): the last `\boxed{…}`/`\fbox{…}`, else
+     * the last "the answer is …" phrase, else the whole text. Default false: pred is compared as it is (the search
+     * passes answers it has already extracted). `rstar grade` turns this on unless given `--no-extract`.
+     */
     extract?: boolean;
 }
 
@@ -37,10 +41,13 @@ export interface Judgement {
     equal: boolean;
     /**
      * How the verdict was reached: "fast" (exact arithmetic and structure in TypeScript), "cas" (sympy),
-     * "text", "choice", "no-answer" (nothing to extract), "timeout", "cas-unavailable", "no-cas", "too-many-queries".
+     * "text", "choice", "no-answer" (an empty prediction), "no-gold" (no gold answer, or an empty one), "timeout",
+     * "cas-unavailable", "no-cas", "too-many-queries", "error".
      */
     method: string;
     reason?: string;
+    /** With `extract`: the answer taken out of pred, when it differs from pred. */
+    extracted?: string;
 }
 
 export interface Grader {
@@ -122,9 +129,10 @@ function wireQuery(q: LeafQuery): unknown {
     }
 }
 
+/** The gold alternatives worth comparing: strings that are not blank (an empty gold answer matches nothing). */
 function golds(gold: string | readonly string[]): string[] {
-    if (typeof gold === "string") return [gold];
-    return Array.isArray(gold) ? gold.filter((g): g is string => typeof g === "string") : [];
+    const list: unknown[] = typeof gold === "string" ? [gold] : Array.isArray(gold) ? gold : [];
+    return list.filter((g): g is string => typeof g === "string" && g.trim() !== "");
 }
 
 export function createGrader(options: GraderOptions = {}): Grader {
@@ -186,22 +194,27 @@ export function createGrader(options: GraderOptions = {}): Grader {
 
     async function judge(gold: string | readonly string[], predRaw: string, judgeOptions: JudgeOptions = {}): Promise<Judgement> {
         try {
-            let pred = typeof predRaw === "string" ? predRaw : "";
-            if (judgeOptions.extract === true) {
-                const extracted = extractAnswer(pred);
-                if (extracted === null) return { equal: false, method: "no-answer", reason: "no final answer found in the prediction" };
-                pred = extracted;
-            }
             const alternatives = golds(gold);
-            if (alternatives.length === 0) return { equal: false, method: "no-answer", reason: "no gold answer" };
+            if (alternatives.length === 0) return { equal: false, method: "no-gold", reason: "the gold answer is empty" };
+            const raw = typeof predRaw === "string" ? predRaw : "";
+            let pred = raw;
+            let extracted: string | undefined;
+            if (judgeOptions.extract === true) {
+                const found = finalAnswer(raw);
+                if (found === null) return { equal: false, method: "no-answer", reason: "the prediction is empty" };
+                pred = found.answer;
+                if (pred !== raw) extracted = pred;
+            } else if (raw.trim() === "") {
+                return { equal: false, method: "no-answer", reason: "the prediction is empty" };
+            }
             const predAnswer = cache.get(pred);
             let last: Judgement = { equal: false, method: "fast", reason: "not equivalent" };
             for (const g of alternatives) {
                 const j = await judgeOne(g, predAnswer);
-                if (j.equal) return j;
+                if (j.equal) return extracted === undefined ? j : { ...j, extracted };
                 last = j;
             }
-            return last;
+            return extracted === undefined ? last : { ...last, extracted };
         } catch (error) {
             return { equal: false, method: "error", reason: describeError(error) };
         }

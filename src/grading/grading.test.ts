@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { analyze } from "./answer.js";
-import { extractAnswer } from "./extract.js";
+import { extractAnswer, finalAnswer } from "./extract.js";
 import { equalFast } from "./grader.js";
 import { normalizeAnswer } from "./normalize.js";
 import { parseLatex } from "./parser.js";
@@ -71,8 +71,24 @@ describe("extraction", () => {
         ["Final Answer: The final answer is $28 \\%$. I hope it is correct.", "28 \\%"],
         ["The answer is 3.5.", "3.5"],
         ["nothing here", null],
+        ["**Final Answer:** $\\frac{1}{2}$", "\\frac{1}{2}"],
+        ["**Answer**: 42", "42"],
+        ["She sold 48 clips.\n#### 72", "72"],
+        ["#### Step 2: add them\nwe get 5", null],
+        ["To check the answer we add 2 and 3", null],
     ])("%s", (text, answer) => {
         expect(extractAnswer(text)).toBe(answer);
+    });
+
+    it.each([
+        ["so \\boxed{3}.", { answer: "3", source: "boxed" }],
+        ["The answer is 3.", { answer: "3", source: "phrase" }],
+        ["  \\frac{1}{2} ", { answer: "\\frac{1}{2}", source: "whole" }],
+        ["no answer stated", { answer: "no answer stated", source: "whole" }],
+        [" \n ", null],
+        ["", null],
+    ])("finalAnswer(%j)", (text, expected) => {
+        expect(finalAnswer(text)).toEqual(expected);
     });
 });
 

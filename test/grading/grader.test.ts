@@ -53,7 +53,9 @@ describe("grader with sympy", () => {
 
     it("extracts from model text when asked", async () => {
         expect(await grader.equal("\\frac{14}{3}", "so f = 2+\\frac{5}{3}+1=\\boxed{\\frac{14}{3}}", { extract: true })).toBe(true);
-        expect(await grader.judge("3", "no answer here", { extract: true })).toMatchObject({ equal: false, method: "no-answer" });
+        // No box and no answer phrase: the whole text is the answer (issue 8 §6), and an empty text states none.
+        expect(await grader.judge("3", "no answer here", { extract: true })).toMatchObject({ equal: false, method: "text" });
+        expect(await grader.judge("3", "", { extract: true })).toMatchObject({ equal: false, method: "no-answer" });
     });
 
     it("accepts any of several gold answers", async () => {
