@@ -42,7 +42,7 @@ function lastBoxed(text: string): string | null {
  * ("**Final Answer:** 5", "**Answer**: 5"); or GSM8K's "#### 42" (only before something that starts like an answer,
  * so a markdown heading "#### Step 2" is not one).
  */
-const PHRASES = /(?:\b(?:final\s+answer|answer)\b\s*\**\s*(?:is\b|:|=)\s*:?|^[ \t]*#{4}(?=[ \t]*[-+−$\\\d.(]))[ \t]*(?:\*\*)?\s*/gim;
+const PHRASES = /(?:\b(?:final\s+answer|answer)\b\s*\**\s*(?:is(?!n['’]t)\b|:|=)\s*:?|^[ \t]*#{4}(?=[ \t]*[-+−$\\\d.(]))[ \t]*(?:\*\*)?\s*/gim;
 
 function phraseAnswer(text: string): string | null {
     let last: RegExpExecArray | null = null;

@@ -76,6 +76,7 @@ describe("extraction", () => {
         ["She sold 48 clips.\n#### 72", "72"],
         ["#### Step 2: add them\nwe get 5", null],
         ["To check the answer we add 2 and 3", null],
+        ["The answer isn't 4. Final answer: 5", "5"],
     ])("%s", (text, answer) => {
         expect(extractAnswer(text)).toBe(answer);
     });

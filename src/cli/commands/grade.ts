@@ -57,7 +57,7 @@ async function grade(flags: GradeFlags): Promise<ExitCodeValue> {
     if (!single && flags.file === undefined) throw new RstarError("INVALID_ARGUMENT", "give --gold and --pred, or --file (see --help)");
     if (single && (flags.gold === undefined || flags.pred === undefined)) throw new RstarError("INVALID_ARGUMENT", "--gold and --pred go together");
     if (flags.out !== undefined && flags.file === undefined) throw new RstarError("INVALID_ARGUMENT", "--out needs --file");
-    if (single && (flags.gold as string).trim() === "") throw new InputError("the gold answer is empty: give the answer to compare against", { field: "--gold" });
+    if (single && (flags.gold as string).trim() === "") throw new InputError("--gold: the gold answer is empty; give the answer to compare against");
     const grader = createGrader({ ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }), cas: flags.cas !== false });
     try {
         if (single) return await gradeOne(grader, flags.gold as string, flags.pred as string, flags);
