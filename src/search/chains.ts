@@ -16,8 +16,8 @@ export async function runGreedy(search: ProblemSearch): Promise<void> {
 
 /**
  * Best-of-N: N candidates for the first step in one request (kept even when identical: every sample counts), then each
- * sample continues on its own with one candidate per step, `maxDepth` steps in all, as greedy. The answer is chosen by the reward model's score of each
- * full solution or by a vote (settings.answerSelection).
+ * sample continues on its own with one candidate per step, `maxDepth` steps in all, as greedy. The answer is chosen by
+ * the reward model's score of each full solution or by a vote (settings.answerSelection).
  */
 export async function runBestOfN(search: ProblemSearch): Promise<void> {
     const firstSteps = await sampleChildren(search, search.root, { n: search.settings.samples, officialFilter: false });
