@@ -107,6 +107,9 @@ describe("rstar search summary: what the numbers measure", () => {
         expect(summary.selectionSawGold).toBe(true);
         const solved = records.filter((record) => record["pass_any"] === true).length / records.length;
         expect(summary.passAny).toBeCloseTo(solved, 12);
+
+        const solve = await rstar(["solve", "Compute 2 + 3.", "--answer", "5", "--preset", "bootstrap", ...common().filter((flag) => flag !== "--quiet"), "--json"]);
+        expect(JSON.parse(solve.stdout)).toMatchObject({ selectionSawGold: true });
     }, 90_000);
 
     it("reports accuracy where selection did not see the gold answer (terminal reward none)", async () => {
