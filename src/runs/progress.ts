@@ -60,9 +60,13 @@ export class RunProgressTracker {
         this.state.inProgress -= 1;
     }
 
-    problemFailed(): void {
+    /**
+     * A problem that failed on its own, with its error record: it counts as graded (and wrong) when it has a gold
+     * answer, as it does when a resumed run reads it back (`countStored`), so both give the same figures.
+     */
+    problemFailed(result: Record<string, unknown>, sawGold: boolean): void {
+        this.countStored(result, sawGold);
         this.state.done += 1;
-        this.state.failed += 1;
         this.finishedThisSession += 1;
         this.report(true);
     }

@@ -102,7 +102,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                     const result = errorRecord(problem, error, options.settings);
                     store.add(problem.position, result, treeRecord(problem, null));
                     appendFileSync(paths.results, JSON.stringify(result) + "\n");
-                    tracker.problemFailed();
+                    tracker.problemFailed(result, selectionSawGold(result, options.settings));
                 }
             }
         };
