@@ -42,12 +42,12 @@ export class ProgressDisplay {
             rollouts: progress.rollouts,
             rate: progress.nodesPerSecond.toFixed(1),
             inflight: progress.requestsInFlight,
-            accuracy: progress.graded > 0 ? `${((100 * progress.correct) / progress.graded).toFixed(1)}%` : "-",
+            score: scoreText(progress, false),
             eta: progress.etaMs === null ? "-" : formatDuration(progress.etaMs),
         };
         if (this.bar === null) {
             this.bar = new SingleBar({
-                format: `${this.label} {bar} {value}/{total} | {rollouts} rollouts | {rate} nodes/s | {inflight} requests in flight | accuracy {accuracy} | ETA {eta}`,
+                format: `${this.label} {bar} {value}/{total} | {rollouts} rollouts | {rate} nodes/s | {inflight} requests in flight | {score} | ETA {eta}`,
                 stream: process.stderr,
                 hideCursor: true,
                 barsize: 24,
@@ -63,12 +63,23 @@ export function describe(progress: RunProgress): string {
         `${progress.rollouts} rollouts`,
         `${progress.nodesPerSecond.toFixed(1)} nodes/s`,
         `${progress.requestsInFlight} requests in flight`,
-        progress.graded > 0 ? `accuracy ${((100 * progress.correct) / progress.graded).toFixed(1)}% (${progress.correct}/${progress.graded})` : "accuracy -",
+        scoreText(progress, true),
         `elapsed ${formatDuration(progress.elapsedMs)}`,
         `ETA ${progress.etaMs === null ? "-" : formatDuration(progress.etaMs)}`,
     ];
     if (progress.failed > 0) parts.push(`${progress.failed} failed`);
     return parts.join(", ");
+}
+
+/**
+ * The accuracy of the selected answers where selection did not see the gold answer; under ground-truth reward (where
+ * the selected answer is a correct one whenever any rollout found one) the share solved by any rollout instead.
+ */
+function scoreText(progress: RunProgress, counts: boolean): string {
+    const share = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%${counts ? ` (${part}/${whole})` : ""}`;
+    if (progress.blindGraded > 0) return `accuracy ${share(progress.blindCorrect, progress.blindGraded)}`;
+    if (progress.graded > 0) return `solved ${share(progress.passAny, progress.graded)}`;
+    return "accuracy -";
 }
 
 export function formatDuration(ms: number): string {

@@ -9,6 +9,12 @@ export interface RunProgress {
     graded: number;
     correct: number;
     passAny: number;
+    /**
+     * The graded problems whose answer was selected without seeing the gold answer (not ground-truth terminal reward),
+     * and how many of those were answered correctly: the accuracy. Under ground-truth reward both stay 0.
+     */
+    blindGraded: number;
+    blindCorrect: number;
     rollouts: number;
     nodes: number;
     requestsInFlight: number;
@@ -31,14 +37,17 @@ export class RunProgressTracker {
         alreadyDone: number,
         private readonly listener: ((progress: RunProgress) => void) | undefined,
     ) {
-        this.state = { total, done: alreadyDone, failed: 0, inProgress: 0, graded: 0, correct: 0, passAny: 0, rollouts: 0, nodes: 0, requestsInFlight: 0 };
+        this.state = { total, done: alreadyDone, failed: 0, inProgress: 0, graded: 0, correct: 0, passAny: 0, blindGraded: 0, blindCorrect: 0, rollouts: 0, nodes: 0, requestsInFlight: 0 };
     }
 
-    /** Adds a problem finished in an earlier session to the accuracy counts. */
-    countStored(result: Record<string, unknown>): void {
-        if (result["correct"] === true || result["correct"] === false) this.state.graded += 1;
+    /** Adds a problem finished in an earlier session to the accuracy counts (`sawGold` from `selectionSawGold`). */
+    countStored(result: Record<string, unknown>, sawGold: boolean): void {
+        const graded = result["correct"] === true || result["correct"] === false;
+        if (graded) this.state.graded += 1;
         if (result["correct"] === true) this.state.correct += 1;
         if (result["pass_any"] === true) this.state.passAny += 1;
+        if (graded && !sawGold) this.state.blindGraded += 1;
+        if (result["correct"] === true && !sawGold) this.state.blindCorrect += 1;
         if (result["error"] !== null && result["error"] !== undefined) this.state.failed += 1;
     }
 
@@ -51,9 +60,13 @@ export class RunProgressTracker {
         this.state.inProgress -= 1;
     }
 
-    problemFailed(): void {
+    /**
+     * A problem that failed on its own, with its error record: it counts as graded (and wrong) when it has a gold
+     * answer, as it does when a resumed run reads it back (`countStored`), so both give the same figures.
+     */
+    problemFailed(result: Record<string, unknown>, sawGold: boolean): void {
+        this.countStored(result, sawGold);
         this.state.done += 1;
-        this.state.failed += 1;
         this.finishedThisSession += 1;
         this.report(true);
     }
@@ -65,6 +78,8 @@ export class RunProgressTracker {
         if (outcome.correct !== null) this.state.graded += 1;
         if (outcome.correct === true) this.state.correct += 1;
         if (outcome.passAny === true) this.state.passAny += 1;
+        if (outcome.correct !== null && !outcome.selectionSawGold) this.state.blindGraded += 1;
+        if (outcome.correct === true && !outcome.selectionSawGold) this.state.blindCorrect += 1;
         this.report(true);
     }
 

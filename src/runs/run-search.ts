@@ -7,7 +7,7 @@ import { checkSettings, solveProblem, type ProblemOutcome, type SearchServices, 
 import { RunProgressTracker, type RunProgress } from "./progress.js";
 import { RUN_FORMAT, readRunConfig, resultAffectingDifferences, sha256, writeRunConfig, type RunConfig } from "./run-config.js";
 import { RunStore } from "./run-store.js";
-import { resultRecord, treeRecord, errorRecord } from "./records.js";
+import { resultRecord, treeRecord, errorRecord, selectionSawGold } from "./records.js";
 
 export interface RunSearchOptions {
     /** The run directory; created when missing. */
@@ -33,9 +33,15 @@ export interface RunSummary {
     resumed: number;
     finished: number;
     failed: number;
-    /** Accuracy of the selected answers over finished problems with gold answers; null when none had gold. */
+    /**
+     * Accuracy of the selected answers over finished problems with gold answers whose selection did not see the gold
+     * answer; null when there are none (no gold answers, or ground-truth terminal reward, where it would equal passAny).
+     */
     accuracy: number | null;
+    /** Share of finished problems with gold answers that any rollout solved (some terminal answer correct). */
     passAny: number | null;
+    /** Whether answers were selected with the gold answer's help (the run's terminal reward is ground-truth), so no accuracy is given. */
+    selectionSawGold: boolean;
     durationMs: number;
     aborted: boolean;
 }
@@ -62,7 +68,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
         const finished = store.finishedPositions();
         const todo = options.problems.filter((problem) => !finished.has(problem.position));
         const tracker = new RunProgressTracker(options.problems.length, finished.size, options.onProgress);
-        for (const stored of store.all()) tracker.countStored(stored.result);
+        for (const stored of store.all()) tracker.countStored(stored.result, selectionSawGold(stored.result, options.settings));
 
         let failed = 0;
         let stopError: unknown = null;
@@ -93,10 +99,10 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                         return;
                     }
                     failed += 1;
-                    const result = errorRecord(problem, error);
+                    const result = errorRecord(problem, error, options.settings);
                     store.add(problem.position, result, treeRecord(problem, null));
                     appendFileSync(paths.results, JSON.stringify(result) + "\n");
-                    tracker.problemFailed();
+                    tracker.problemFailed(result, selectionSawGold(result, options.settings));
                 }
             }
         };
@@ -110,8 +116,9 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
             resumed: finished.size,
             finished: totals.done,
             failed,
-            accuracy: totals.graded > 0 ? totals.correct / totals.graded : null,
+            accuracy: totals.blindGraded > 0 ? totals.blindCorrect / totals.blindGraded : null,
             passAny: totals.graded > 0 ? totals.passAny / totals.graded : null,
+            selectionSawGold: options.settings.terminalReward === "ground-truth",
             durationMs: performance.now() - started,
             aborted: options.signal?.aborted ?? false,
         };

@@ -36,6 +36,8 @@ export interface SearchCounters {
     rewardCalls: number;
     nodes: number;
     rollouts: number;
+    /** Rollouts (or chains) that used up their `maxDepth` steps before reaching a terminal, as the official loop ends them. */
+    stepBudgetEnds: number;
 }
 
 /** What a search reports while it works; a progress display or a live tree viewer listens to these. */
@@ -48,7 +50,7 @@ export type SearchEvent =
 /** The state of one problem's search: its tree, settings, services and counters. */
 export class ProblemSearch {
     readonly root = new SearchNode(null, "0");
-    readonly counters: SearchCounters = { requests: 0, promptTokens: 0, completionTokens: 0, codeRuns: 0, rewardCalls: 0, nodes: 1, rollouts: 0 };
+    readonly counters: SearchCounters = { requests: 0, promptTokens: 0, completionTokens: 0, codeRuns: 0, rewardCalls: 0, nodes: 1, rollouts: 0, stepBudgetEnds: 0 };
     /** Answer terminals in creation order (ties in answer selection go to the earliest). */
     readonly answerNodes: SearchNode[] = [];
 

@@ -11,8 +11,18 @@ import type { SearchNode } from "./tree.js";
  * - with `leafValue`, every new non-terminal child gets the reward model's score as its first value
  *   (official `update_leaf_value`), without back-propagation.
  * Gold answers are graded whenever known, so results report correctness even when the reward came from a model.
+ *
+ * When the reward model returns no value for a child (a missing or non-finite score), the official MCTS
+ * (`select_next_step`, mcts.py:183-185) takes the negative reward as its value and marks the node terminal: an answer
+ * gets -1 back-propagated, any other child is updated with -1 and closed (`"no-value"`), so no rollout builds on a
+ * step that could not be valued. Beam search (`missingValue: "zero"`) ranks such a step at 0 and keeps it, as the
+ * official `BS.select_next_step` does (beam_search.py:122).
  */
-export async function evaluateChildren(search: ProblemSearch, children: readonly SearchNode[]): Promise<void> {
+export async function evaluateChildren(
+    search: ProblemSearch,
+    children: readonly SearchNode[],
+    options: { missingValue?: "terminal" | "zero" } = {},
+): Promise<void> {
     const { settings, services, problem } = search;
     await Promise.all(
         children.map(async (child) => {
@@ -31,9 +41,12 @@ export async function evaluateChildren(search: ProblemSearch, children: readonly
         if (child.terminal && child.terminalReason !== "answer") {
             child.update(settings.negativeReward);
         } else if (child.terminalReason === "answer") {
-            backpropagate(child, terminalValue(search, child, scores.get(child)));
+            backpropagate(child, terminalValue(search, child, scores.get(child) ?? (options.missingValue === "zero" ? 0 : undefined)));
         } else if (scores.has(child)) {
             child.update(scores.get(child) as number);
+        } else if (toScore.includes(child) && options.missingValue !== "zero") {
+            child.update(settings.negativeReward);
+            child.markTerminal("no-value");
         }
     }
 }
@@ -50,7 +63,8 @@ function terminalValue(search: ProblemSearch, node: SearchNode, score: number | 
     }
 }
 
-/** Scores nodes with the reward model in one batch; records each score on its node. */
+/** Scores nodes with the reward model in one batch; records each score on its node. A node left without a value (the
+ * model returned too few scores, or a non-finite one) is absent from the map and keeps `rewardScore` null. */
 export async function scoreNodes(search: ProblemSearch, nodes: readonly SearchNode[]): Promise<Map<SearchNode, number>> {
     const scores = new Map<SearchNode, number>();
     if (nodes.length === 0) return scores;
@@ -64,7 +78,8 @@ export async function scoreNodes(search: ProblemSearch, nodes: readonly SearchNo
         search.signal ? { signal: search.signal } : {},
     );
     nodes.forEach((node, index) => {
-        const value = values[index] ?? search.settings.negativeReward;
+        const value = values[index];
+        if (typeof value !== "number" || !Number.isFinite(value)) return;
         node.rewardScore = value;
         scores.set(node, value);
     });

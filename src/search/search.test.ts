@@ -190,6 +190,148 @@ describe("greedy, best-of-N and beam search", () => {
     });
 });
 
+describe("step budget: every rollout takes at most maxDepth steps (official solver.py:229)", () => {
+    // A policy that never stops writing code: every step is another code step, so only the budget ends a walk.
+    const endless = () => treePolicy({ "": [step("<code>\nx = 1\n")], "<end_of_step>": [step("\nx = x + 1\n")] });
+    // Code, then the final print, then the answer, then (if asked) another code step.
+    const threeSteps = () =>
+        treePolicy({
+            "": [step("<code>\nx = 1\n")],
+            "x = 1\n<end_of_step>": [step("\nprint(1)\n", "<end_of_code>")],
+            "<output>1<end_of_output>": [step("\n<answer>\\boxed{1}", "<end_of_answer>")],
+        });
+
+    it("greedy with maxDepth 2 stops after two steps and never accepts a third", async () => {
+        const backend = threeSteps();
+        const outcome = await solveProblem({ index: 0, question: "Q", gold: "1" }, PRESETS["greedy"]!.settings, { policy: backend, executor, judge });
+        expect(backend.calls).toHaveLength(2);
+        expect(outcome.terminalAnswers).toEqual([]);
+        expect(outcome.selected).toBeNull();
+        expect(outcome.counters.stepBudgetEnds).toBe(1);
+        const states = toOfficialStates(outcome.root, "Q");
+        expect(Object.keys(states)).toEqual(["0", "0.1", "0.1.1"]);
+        expect(states["0.1.1"]).toMatchObject({ kind: "last-code", terminal_reason: null });
+    });
+
+    it("greedy reaches the answer when it fits in maxDepth steps", async () => {
+        const backend = threeSteps();
+        const outcome = await solveProblem({ index: 0, question: "Q", gold: "1" }, { ...PRESETS["greedy"]!.settings, maxDepth: 3 }, { policy: backend, executor, judge });
+        expect(backend.calls).toHaveLength(3);
+        expect(outcome).toMatchObject({ selected: { answer: "1" }, counters: { stepBudgetEnds: 0 } });
+    });
+
+    it("MCTS: the first rollout expands maxDepth nodes; later rollouts start with a free selection below the root", async () => {
+        const backend = endless();
+        const one = await solveProblem({ index: 0, question: "Q", gold: "1" }, settings({ rollouts: 1, candidates: 1, maxDepth: 3 }), { policy: backend, executor, judge });
+        // Official rollout 0: steps 0..2 expand depths 0..2 and select a node at depth 3, which stays open.
+        expect(backend.calls).toHaveLength(3);
+        expect(Object.keys(toOfficialStates(one.root, "Q"))).toEqual(["0", "0.1", "0.1.1", "0.1.1.1"]);
+        expect(one.counters.stepBudgetEnds).toBe(1);
+
+        const again = endless();
+        const two = await solveProblem({ index: 0, question: "Q", gold: "1" }, settings({ rollouts: 2, candidates: 1, maxDepth: 3 }), { policy: again, executor, judge });
+        // Rollout 1 selects depth 1 from the root, then steps through depths 1 and 2 and expands depth 3: its child at
+        // depth 4 is too deep, so depth 3 closes.
+        expect(again.calls).toHaveLength(4);
+        const states = toOfficialStates(two.root, "Q");
+        expect(states["0.1.1.1.1"]).toMatchObject({ terminal_reason: "too-deep", value: -1 });
+        expect(states["0.1.1.1"]).toMatchObject({ terminal_reason: "dead-end" });
+        expect(two.counters.stepBudgetEnds).toBe(1);
+    });
+
+    it("best-of-N chains and beam search take at most maxDepth steps", async () => {
+        const bon = endless();
+        const outcome = await solveProblem(
+            { index: 0, question: "Q", gold: "1" },
+            settings({ algorithm: "best-of-n", samples: 2, maxDepth: 3, terminalReward: "none" }),
+            { policy: bon, executor, judge },
+        );
+        // one request for both first steps, then two more steps per chain
+        expect(bon.calls).toHaveLength(1 + 2 * 2);
+        expect(outcome.counters.stepBudgetEnds).toBe(2);
+
+        const reward = new ScriptedRewardModel(() => 0.5);
+        const beam = endless();
+        const beamOutcome = await solveProblem(
+            { index: 0, question: "Q", gold: "1" },
+            settings({ algorithm: "beam", beamWidth: 1, candidates: 1, maxDepth: 3, terminalReward: "reward-model", leafValue: true }),
+            { policy: beam, executor, judge, rewardModel: reward },
+        );
+        expect(beam.calls).toHaveLength(3);
+        expect(beamOutcome.counters.stepBudgetEnds).toBe(1);
+    });
+});
+
+describe("completions that end without a step marker run as code, as officially (agents/utils.py:133-139)", () => {
+    const ran: string[] = [];
+    const recording: StepExecutor = {
+        async run(code, options) {
+            ran.push(code);
+            return executor.run(code, options);
+        },
+    };
+    it.each([
+        ["cut at the length limit", { text: "<code>\nx = 1\n", stop: null, finishReason: "length" as const }, "<code>\nx = 1\n"],
+        ["ended by end-of-sequence", { text: "<code>\nx = 1\n", stop: null, finishReason: "stop" as const }, "<code>\nx = 1\n"],
+        ["stopped at <end_of_output>", { text: "<code>\nx = 1\n", stop: "<end_of_output>", finishReason: "stop" as const }, "<code>\nx = 1\n<end_of_output>"],
+    ])("%s: the program runs and the node stays open when it succeeds", async (_name, completion, text) => {
+        ran.length = 0;
+        const backend = treePolicy({ "": [completion], [text]: [step("\nprint(1)\n", "<end_of_code>")], "<output>1<end_of_output>": [step("\n<answer>\\boxed{1}", "<end_of_answer>")] });
+        const outcome = await solveProblem({ index: 0, question: "Q", gold: "1" }, settings({ rollouts: 1, candidates: 1 }), { policy: backend, executor: recording, judge });
+        const states = toOfficialStates(outcome.root, "Q");
+        expect(states["0.1"]).toMatchObject({ kind: "code", terminal_reason: null, action: "python_interpreter", action_input: text, text });
+        expect(ran[0]).toContain("x = 1");
+        expect(outcome).toMatchObject({ correct: true, selected: { answer: "1" } });
+    });
+
+    it("a cut-off program that fails counts as a code error (a terminal at errorThreshold 1)", async () => {
+        const backend = treePolicy({ "": [{ text: "<code>\ny = 1/0", stop: null, finishReason: "length" }] });
+        const outcome = await solveProblem({ index: 0, question: "Q", gold: "1" }, settings({ rollouts: 1, candidates: 1, errorThreshold: 1 }), { policy: backend, executor, judge });
+        expect(toOfficialStates(outcome.root, "Q")["0.1"]).toMatchObject({ terminal_reason: "too-many-errors", final_answer: "Too many consecutive steps have code errors." });
+    });
+});
+
+describe("a node the reward model gave no value (official mcts.py:183-185)", () => {
+    it("is updated with the negative reward and becomes terminal, so no rollout builds on it", async () => {
+        const backend = treePolicy({
+            "": [step("<code>\nx = 1\n"), step("<code>\nz = 2\n")],
+            "x = 1\n<end_of_step>": [step("\nprint(1)\n", "<end_of_code>")],
+            "<output>1<end_of_output>": [step("\n<answer>\\boxed{1}", "<end_of_answer>")],
+            "z = 2\n<end_of_step>": [step("\nprint(2)\n", "<end_of_code>")],
+        });
+        const reward = new ScriptedRewardModel((item) => (item.partialSolution.endsWith("z = 2\n<end_of_step>") ? Number.NaN : 0.5));
+        const outcome = await solveProblem(
+            { index: 0, question: "Q", gold: "1" },
+            settings({ rollouts: 4, candidates: 2, terminalReward: "reward-model", leafValue: true }),
+            { policy: backend, executor, judge, rewardModel: reward },
+        );
+        const states = toOfficialStates(outcome.root, "Q");
+        expect(states["0.2"]).toMatchObject({ terminal_reason: "no-value", value: -1, visit_count: 1, reward_score: null });
+        expect(Object.keys(states).filter((tag) => tag.startsWith("0.2."))).toEqual([]);
+    });
+});
+
+describe("code limit", () => {
+    it("every preset passes its code timeout to the sandbox: the official 30 s per program", async () => {
+        const limits: (number | undefined)[] = [];
+        const timing: StepExecutor = {
+            async run(code, options) {
+                limits.push(options?.timeoutMs);
+                return executor.run(code, options);
+            },
+        };
+        const backend = treePolicy({ "": [step("<code>\nx = 1\nprint(1)\n", "<end_of_code>")], "<output>1<end_of_output>": [step("\n<answer>\\boxed{1}", "<end_of_answer>")] });
+        await solveProblem({ index: 0, question: "Q", gold: "1" }, PRESETS["greedy"]!.settings, { policy: backend, executor: timing, judge });
+        expect(limits).toEqual([30_000]);
+        for (const preset of Object.values(PRESETS)) {
+            expect(preset.settings.codeTimeoutMs).toBe(30_000);
+            expect(preset.provenance).toContain("python_tool.py:15");
+        }
+        await solveProblem({ index: 0, question: "Q", gold: "1" }, { ...PRESETS["greedy"]!.settings, codeTimeoutMs: 1234 }, { policy: treePolicy({ "": [step("<code>\nprint(1)\n", "<end_of_code>")], "<output>1<end_of_output>": [step("\n<answer>\\boxed{1}", "<end_of_answer>")] }), executor: timing, judge });
+        expect(limits.at(-1)).toBe(1234);
+    });
+});
+
 describe("answer selection", () => {
     const answers = [
         { answer: "2", value: 0.9, correct: false, tag: "a" },

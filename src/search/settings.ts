@@ -46,11 +46,18 @@ export interface SearchSettings {
     answerSelection: AnswerSelection;
     /** Majority and weighted votes count only the k highest-valued answers; 0 = all. */
     voteTopK: number;
-    /** Per-program sandbox timeout. @unit ms */
+    /**
+     * Per-program sandbox limit, wall clock and CPU time. The official per-program limit is 30 s (`TIMEOUT_SECONDS` in
+     * tools/python_tool.py:15, applied at :162); the 60 s of constants.py:1 wraps it (agents/tree.py:127) and bounds
+     * one tree's whole expansion (solver.py:122), so a single program meets 30 s first. @unit ms
+     */
     codeTimeoutMs: number;
     /** Base seed; every request's seed derives from it, the problem and the node, so order does not matter. */
     seed: number;
 }
+
+/** The official per-program code limit (tools/python_tool.py:15). @unit ms */
+export const OFFICIAL_CODE_TIMEOUT_MS = 30_000;
 
 export const BASE_SETTINGS: SearchSettings = {
     algorithm: "mcts",
@@ -74,6 +81,6 @@ export const BASE_SETTINGS: SearchSettings = {
     virtualLoss: 1,
     answerSelection: "value",
     voteTopK: 0,
-    codeTimeoutMs: 10_000,
+    codeTimeoutMs: OFFICIAL_CODE_TIMEOUT_MS,
     seed: 0,
 };

@@ -14,6 +14,12 @@ export interface ProblemOutcome {
     selected: TerminalAnswer | null;
     /** Whether the selected answer equals the gold answer; null without gold. */
     correct: boolean | null;
+    /**
+     * Whether the selection saw the gold answer: with `terminalReward: "ground-truth"` every answer's value is the
+     * grader's ±1 against it, so the selected answer is a correct one whenever any is, and `correct` equals `passAny`.
+     * Accuracy is only meaningful where this is false.
+     */
+    selectionSawGold: boolean;
     /** Whether any terminal answer equals the gold answer (pass@any); null without gold. */
     passAny: boolean | null;
     counters: SearchCounters;
@@ -65,6 +71,7 @@ export async function solveProblem(
         terminalAnswers,
         selected,
         correct,
+        selectionSawGold: hasGold && settings.terminalReward === "ground-truth",
         passAny: hasGold ? terminalAnswers.some((answer) => answer.correct === true) : null,
         counters: search.counters,
         durationMs: performance.now() - started,

@@ -9,10 +9,11 @@ export type TerminalReason =
     | "invalid-step" // official NO_VALID_CHILD: the completion did not parse as a step
     | "too-many-errors" // official TOO_MANY_CODE_ERRORS
     | "too-deep" // official TOO_MANY_STEPS
-    | "dead-end"; // every child is terminal (official marks such a node terminal during selection)
+    | "dead-end" // every child is terminal (official marks such a node terminal during selection)
+    | "no-value"; // the reward model returned no value for it (official marks it terminal, mcts.py:183-185)
 
 /** The official `final_answer` strings for failed terminals, kept verbatim for tree compatibility. */
-export const OFFICIAL_FAILURE_TEXT: Record<Exclude<TerminalReason, "answer" | "dead-end">, string> = {
+export const OFFICIAL_FAILURE_TEXT: Record<Exclude<TerminalReason, "answer" | "dead-end" | "no-value">, string> = {
     "invalid-step": "Fail to generate parsable text for next step.",
     "too-many-errors": "Too many consecutive steps have code errors.",
     "too-deep": "Fail to sove the problem within limited steps.",

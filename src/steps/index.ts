@@ -4,5 +4,5 @@ export { sftPrompt, bootstrapPrompt, renderPrompt } from "./prompts.js";
 export type { PromptTemplateName } from "./prompts.js";
 export { BOOTSTRAP_EXAMPLES, BOOTSTRAP_INSTRUCTIONS } from "./bootstrap-examples.js";
 export { parseStep, extractCode } from "./parse-step.js";
-export type { ParsedStep, CompletionEnding, MalformedReason } from "./parse-step.js";
+export type { ParsedStep, CompletionEnding, MalformedReason, UnmarkedEnding } from "./parse-step.js";
 export { programForStep, outputSuffix, closeCodeStep } from "./program.js";

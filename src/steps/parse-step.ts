@@ -12,15 +12,18 @@ export interface CompletionEnding {
 
 export type MalformedReason =
     | "empty" // nothing but whitespace
-    | "truncated" // hit the token limit before any step marker
-    | "no-step-marker" // ended (EOS) without a step marker and without an answer
-    | "answer-without-box" // an <answer> step with no \boxed{...} (or an unclosed one)
-    | "unexpected-output"; // the model wrote its own <output> block instead of letting the code run
+    | "answer-without-box"; // an <answer> step with no \boxed{...} (or an unclosed one)
+
+/**
+ * How a code step ended when it did not end at `<end_of_step>` or `<end_of_code>`: cut at the token limit, ended by
+ * the end-of-sequence token, or stopped at `<end_of_output>` (the model wrote its own output block).
+ */
+export type UnmarkedEnding = "length" | "end-of-sequence" | "end-of-output";
 
 /** Text is always the step as it goes into the trajectory: the completion plus its stop string. */
 export type ParsedStep =
-    | { kind: "code"; text: string; code: string }
-    | { kind: "last-code"; text: string; code: string }
+    | { kind: "code"; text: string; code: string; unmarked?: UnmarkedEnding }
+    | { kind: "last-code"; text: string; code: string; unmarked?: UnmarkedEnding }
     | { kind: "answer"; text: string; answer: string }
     | { kind: "malformed"; text: string; reason: MalformedReason; message: string };
 
@@ -28,13 +31,17 @@ export type ParsedStep =
  * Turns a raw completion into a step. Never throws: anything that is not a well-formed step is a `malformed` result
  * (the search scores it as a failed terminal, like the official NO_VALID_CHILD).
  *
- * Rules, in order (the official `rstar_step_result_unwrap` treats any text containing "boxed" as an answer and
- * everything else as code; we key on the markers instead, so a code comment mentioning \boxed stays code):
+ * The official `rstar_step_result_unwrap` (agents/utils.py:124-139) treats any text containing "boxed" as an answer
+ * and everything else as code, whatever ended it. We follow it, except that we key on the markers first, so a code
+ * step that mentions \boxed in a comment stays code and an `<answer>` step needs a complete `\boxed{}`:
  * 1. `<answer>` in the text, or stopped at `<end_of_answer>`: an answer step, which needs a `\boxed{}`.
  * 2. stopped at `<end_of_step>`: a code step; at `<end_of_code>`: the last code step.
- * 3. stopped at `<end_of_output>`: malformed (the model wrote its own output).
- * 4. hit the length limit: malformed (truncated).
- * 5. ended without a stop string (EOS): an answer step if it has a `\boxed{}`, else malformed.
+ * 3. empty (only whitespace): malformed. The official code would run it as an empty program and add a node whose
+ *    text is empty, so the next request repeats the parent's prompt; we end it instead.
+ * 4. anything else (cut at the length limit, ended by end-of-sequence, stopped at `<end_of_output>` or at a stop string
+ *    of the user's own): an answer step when it has a `\boxed{}`, otherwise a code step that is run, as officially
+ *    (the last code step when it contains `<end_of_code>`), with `unmarked` saying how it ended. A cut-off program
+ *    usually fails to run and counts as a code error; one that runs stays in the trajectory.
  */
 export function parseStep(completion: CompletionEnding): ParsedStep {
     const text = completion.text + (completion.stop ?? "");
@@ -47,16 +54,13 @@ export function parseStep(completion: CompletionEnding): ParsedStep {
             return { kind: "code", text, code: extractCode(text) };
         case Marker.codeEnd:
             return { kind: "last-code", text, code: extractCode(text) };
-        case Marker.outputEnd:
-            return malformed(text, "unexpected-output", "the model wrote its own <output> block instead of ending the code with <end_of_code>");
         default:
             break;
     }
-    if (completion.finishReason === "length") {
-        return malformed(text, "truncated", "the completion hit the token limit before any step marker");
-    }
     if (/\\(?:boxed|fbox)\b/.test(text)) return answerStep(text);
-    return malformed(text, "no-step-marker", "the completion ended without <end_of_step>, <end_of_code> or an answer");
+    const unmarked: UnmarkedEnding =
+        completion.stop === Marker.outputEnd ? "end-of-output" : completion.finishReason === "length" ? "length" : "end-of-sequence";
+    return { kind: text.includes(Marker.codeEnd) ? "last-code" : "code", text, code: extractCode(text), unmarked };
 }
 
 function answerStep(text: string): ParsedStep {

@@ -50,16 +50,29 @@ describe("parseStep", () => {
 
     it.each([
         [{ text: "   \n", stop: null, finishReason: "stop" as const }, "empty"],
-        [{ text: "\nx = 1 + ", stop: null, finishReason: "length" as const }, "truncated"],
-        [{ text: "\nx = 1\n", stop: null, finishReason: "stop" as const }, "no-step-marker"],
         [{ text: "\n<answer>It is seven.", stop: "<end_of_answer>", finishReason: "stop" as const }, "answer-without-box"],
         [{ text: "\n<answer>It is \\boxed{7", stop: "<end_of_answer>", finishReason: "stop" as const }, "answer-without-box"],
-        [{ text: "print(1)\n<output>1", stop: "<end_of_output>", finishReason: "stop" as const }, "unexpected-output"],
     ])("returns a typed malformed result, never throws (%#)", (completion, reason) => {
         const step = parseStep(completion);
         expect(step.kind).toBe("malformed");
         expect(step.kind === "malformed" && step.reason).toBe(reason);
         expect(step.text).toBe(completion.text + (completion.stop ?? ""));
+    });
+
+    // The official unwrap (agents/utils.py:133-139): no "boxed" in the text means code, however the completion ended.
+    it.each([
+        [{ text: "\nx = 1 + ", stop: null, finishReason: "length" as const }, "code", "length", "x = 1 +"],
+        [{ text: "\nx = 1\n", stop: null, finishReason: "stop" as const }, "code", "end-of-sequence", "x = 1"],
+        [{ text: "<code>\nprint(1)\n<output>1", stop: "<end_of_output>", finishReason: "stop" as const }, "code", "end-of-output", "print(1)\n<output>1<end_of_output>"],
+        [{ text: "<code>\nprint(1)\n<end_of_code>\n<output>1", stop: "<end_of_output>", finishReason: "stop" as const }, "last-code", "end-of-output", "print(1)"],
+    ])("runs a completion without a step marker as code, saying how it ended (%#)", (completion, kind, unmarked, code) => {
+        const step = parseStep(completion);
+        expect(step).toEqual({ kind, text: completion.text + (completion.stop ?? ""), code, unmarked });
+    });
+
+    it("takes a completion without a step marker that has a complete \\boxed{} as an answer, cut off or not", () => {
+        expect(parseStep({ text: "\nso \\boxed{7} and then", stop: null, finishReason: "length" })).toMatchObject({ kind: "answer", answer: "7" });
+        expect(parseStep({ text: "\nso \\boxed{7", stop: null, finishReason: "length" })).toMatchObject({ kind: "malformed", reason: "answer-without-box" });
     });
 });
 

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -73,4 +74,74 @@ describe("rstar solve and search settings", () => {
         expect(rowError.code).toBe(2);
         expect(rowError.stderr).toContain(`${badRow}:2, field "question"`);
     }, 60_000);
+});
+
+describe("rstar search summary: what the numbers measure", () => {
+    const common = () => ["--policy-url", server.baseURL, "--model", server.model, "--prompt", "sft", "--rollouts", "3", "--candidates", "2", "--quiet"];
+    const arithmetic = () => {
+        const dataset = join(dir, "three.jsonl");
+        writeFileSync(dataset, ["Compute 2 + 3.", "Compute 4 * 5.", "Compute 9 - 7."].map((question, index) => JSON.stringify({ question, answer: ["5", "20", "2"][index] })).join("\n") + "\n");
+        return dataset;
+    };
+    const results = (out: string) => readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+
+    it("under ground-truth reward prints 'solved (any rollout correct)', no accuracy, and says so in --json and results.jsonl", async () => {
+        const dataset = arithmetic();
+        const out = join(dir, "gold-text");
+        const text = await rstar(["search", "--dataset", dataset, "--out", out, ...common()]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toMatch(/^solved {5}\d+\.\d% \(any rollout correct\)$/m);
+        expect(text.stdout).toMatch(/^accuracy {3}not reported: answers were selected by their reward from the gold answer/m);
+        expect(text.stdout).not.toContain("(selected answer)");
+        const records = results(out);
+        expect(records).toHaveLength(3);
+        for (const record of records) {
+            expect(record["selection_saw_gold"]).toBe(true);
+            expect(record["correct"]).toBe(record["pass_any"]);
+        }
+
+        const json = await rstar(["search", "--dataset", dataset, "--out", join(dir, "gold-json"), ...common(), "--json"]);
+        expect(json.code).toBe(0);
+        const summary = JSON.parse(json.stdout) as { accuracy: number | null; passAny: number; selectionSawGold: boolean };
+        expect(summary.accuracy).toBeNull();
+        expect(summary.selectionSawGold).toBe(true);
+        const solved = records.filter((record) => record["pass_any"] === true).length / records.length;
+        expect(summary.passAny).toBeCloseTo(solved, 12);
+
+        const solve = await rstar(["solve", "Compute 2 + 3.", "--answer", "5", "--preset", "bootstrap", ...common().filter((flag) => flag !== "--quiet"), "--json"]);
+        expect(JSON.parse(solve.stdout)).toMatchObject({ selectionSawGold: true });
+    }, 90_000);
+
+    it("reports accuracy where selection did not see the gold answer (terminal reward none)", async () => {
+        const dataset = arithmetic();
+        const out = join(dir, "blind");
+        const json = await rstar(["search", "--dataset", dataset, "--out", out, ...common(), "--terminal-reward", "none", "--json"]);
+        expect(json.code).toBe(0);
+        const summary = JSON.parse(json.stdout) as { accuracy: number | null; passAny: number; selectionSawGold: boolean };
+        const records = results(out);
+        expect(records.every((record) => record["selection_saw_gold"] === false)).toBe(true);
+        expect(summary.selectionSawGold).toBe(false);
+        expect(summary.accuracy).toBeCloseTo(records.filter((record) => record["correct"] === true).length / 3, 12);
+        const text = await rstar(["search", "--dataset", dataset, "--out", out, ...common(), "--terminal-reward", "none", "--resume"]);
+        expect(text.code).toBe(0);
+        expect(text.stdout).toMatch(/^accuracy {3}\d+\.\d% \(selected answer\)$/m);
+        expect(text.stdout).toMatch(/^solved {5}\d+\.\d% \(any rollout correct\)$/m);
+    }, 90_000);
+
+    it("reads records written before selection_saw_gold existed by the run's terminal reward", async () => {
+        const dataset = arithmetic();
+        const out = join(dir, "old-records");
+        expect((await rstar(["search", "--dataset", dataset, "--out", out, ...common()])).code).toBe(0);
+        const db = new Database(join(out, "store.sqlite"));
+        for (const row of db.prepare("SELECT position, result FROM problems").all() as { position: number; result: string }[]) {
+            const result = JSON.parse(row.result) as Record<string, unknown>;
+            delete result["selection_saw_gold"];
+            db.prepare("UPDATE problems SET result = ? WHERE position = ?").run(JSON.stringify(result), row.position);
+        }
+        db.close();
+        const resumed = await rstar(["search", "--dataset", dataset, "--out", out, ...common(), "--resume", "--json"]);
+        expect(resumed.code).toBe(0);
+        expect(JSON.parse(resumed.stdout)).toMatchObject({ accuracy: null, selectionSawGold: true, finished: 3, resumed: 3 });
+        expect(results(out).every((record) => !("selection_saw_gold" in record))).toBe(true);
+    }, 90_000);
 });

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDataset } from "../../src/data/index.js";
 import { createGrader, type Grader } from "../../src/grading/index.js";
-import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
+import { MockLlmBackend, OpenAiCompatibleBackend } from "../../src/llm/index.js";
+import { RstarError } from "../../src/errors/index.js";
 import { RunStore, runSearch } from "../../src/runs/index.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { BASE_SETTINGS, type SearchSettings } from "../../src/search/index.js";
@@ -61,7 +62,11 @@ describe("durable search runs over a real HTTP policy, sandbox and grader", () =
             const gold = String(answers[result["index"] as number]);
             for (const terminal of result["terminal_answers"] as { answer: string; correct: boolean }[]) expect(terminal.correct).toBe(terminal.answer === gold);
         }
-        expect(summary.accuracy).toBeGreaterThan(0);
+        // Ground-truth reward: selection saw the gold answer, so the run reports what rollouts solved, not an accuracy.
+        expect(summary).toMatchObject({ accuracy: null, selectionSawGold: true });
+        expect(summary.passAny).toBeGreaterThan(0);
+        expect(summary.passAny).toBeCloseTo(results.filter((r) => r["pass_any"] === true).length / results.length, 12);
+        for (const result of results) expect(result).toMatchObject({ selection_saw_gold: true, correct: result["pass_any"] });
         const trees = readFileSync(join(dir, "trees.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { question: string; source: string; rstar: Record<string, Record<string, unknown>> });
         expect(trees).toHaveLength(6);
         const tree = trees[0]!;
@@ -105,6 +110,31 @@ describe("durable search runs over a real HTTP policy, sandbox and grader", () =
             await slow.close();
         }
     }, 180_000);
+
+    it("counts a problem that failed on its own the same way in the session that failed it and after a resume", async () => {
+        const dir = join(root, "one-failed");
+        const file = join(root, "with-bad.jsonl");
+        writeFileSync(file, ["Compute 2 + 3.", "Compute 1 + 4.", "Compute bad."].map((question) => JSON.stringify({ question, answer: "5" })).join("\n") + "\n");
+        const problems = await loadDataset(file);
+        // A policy that solves the arithmetic in two steps, and whose server rejects the third question's prompt.
+        const policy = new MockLlmBackend({
+            script: (request) => {
+                if (request.prompt.includes("Compute bad.")) throw new RstarError("BACKEND_RESPONSE_INVALID", "the server rejected this prompt");
+                if (request.prompt.includes("<end_of_output>")) return { completions: [{ text: "\n<answer>\\boxed{5}", stop: "<end_of_answer>", finishReason: "stop" }] };
+                return { completions: [{ text: "<code>\nprint(5)\n", stop: "<end_of_code>", finishReason: "stop" }] };
+            },
+        });
+        const blind: SearchSettings = { ...BASE_SETTINGS, algorithm: "greedy", candidates: 1, temperature: 0, terminalReward: "none", maxDepth: 4 };
+        const run = (resume: boolean) =>
+            runSearch({ dir, resume, datasetPath: file, problems, settings: blind, preset: null, services: { policy, executor: sandbox, judge: grader }, concurrency: 1, versions: {} });
+        const first = await run(false);
+        expect(first).toMatchObject({ finished: 3, failed: 1, selectionSawGold: false });
+        // two of three problems answered correctly: the failed one counts as graded and wrong
+        expect(first.accuracy).toBeCloseTo(2 / 3, 12);
+        expect(first.passAny).toBeCloseTo(2 / 3, 12);
+        const again = await run(true);
+        expect(again).toMatchObject({ finished: 3, resumed: 3, accuracy: first.accuracy, passAny: first.passAny });
+    }, 60_000);
 
     it("fails fast with the URL named when the server is unreachable, and with the served models on a wrong model", async () => {
         const unreachable = await runCli(["bin/rstar.js", "search", "--dataset", dataset, "--out", join(root, "x"), "--policy-url", "http://127.0.0.1:9/v1", "--model", "m", "--request-timeout-ms", "2000"], true);

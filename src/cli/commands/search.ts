@@ -41,6 +41,9 @@ export function register(program: Command): void {
         `
 Settings resolve as: preset, then --config FILE, then flags. Progress goes to stderr (a live bar on a terminal,
 a line every 10 s otherwise). Ctrl-C stops after recording finished problems; --resume continues.
+The summary gives "solved" (problems where any rollout's answer was correct) and the accuracy of the selected
+answers; accuracy is not reported under ground-truth terminal reward (bootstrap, sample), where selection sees the
+gold answer and would equal "solved". --json: accuracy (null then), passAny, selectionSawGold.
 Exit codes: 0 all problems searched; 1 some problems failed on their own (recorded with an error);
 2 bad usage or input; 3 policy server or Python unavailable; 130 interrupted.
 
@@ -104,7 +107,10 @@ function printSummary(summary: RunSummary, dir: string, json: boolean): void {
     process.stdout.write(
         [
             `problems   ${summary.finished}/${summary.total} finished (${summary.resumed} from before, ${summary.failed} failed)${summary.aborted ? ", interrupted" : ""}`,
-            `accuracy   ${percent(summary.accuracy)} (selected answer), pass@any ${percent(summary.passAny)}`,
+            summary.selectionSawGold
+                ? `accuracy   not reported: answers were selected by their reward from the gold answer (terminal reward ground-truth)`
+                : `accuracy   ${percent(summary.accuracy)} (selected answer)`,
+            `solved     ${percent(summary.passAny)} (any rollout correct)`,
             `time       ${formatDuration(summary.durationMs)}`,
             `results    ${paths.results}`,
             `trees      ${paths.trees}`,

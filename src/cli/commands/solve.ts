@@ -17,7 +17,7 @@ export function register(program: Command): void {
         .description("solve one question with a policy server and print the chosen trajectory and answer")
         .argument("<question>", "the question, in quotes")
         .option("--answer <gold>", "the gold answer, to report whether the chosen answer is right")
-        .option("--json", "print {answer, correct, value, trajectory, terminalAnswers, counters} as JSON");
+        .option("--json", "print {answer, correct, selectionSawGold, value, trajectory, terminalAnswers, counters} as JSON");
     addSearchOptions(command, "greedy");
     command.addHelpText("after", "\nExit codes: 0 an answer was found; 1 the search ended without an answer; 2 bad usage; 3 server or Python unavailable.");
     command.action(action("solve", async (question: string, flags: SolveFlags) => solveCommand(question, flags)));
@@ -36,6 +36,7 @@ async function solveCommand(question: string, flags: SolveFlags) {
                 JSON.stringify({
                     answer: outcome.selected?.answer ?? null,
                     correct: outcome.correct,
+                    selectionSawGold: outcome.selectionSawGold,
                     value: outcome.selected?.value ?? null,
                     trajectory,
                     terminalAnswers: outcome.terminalAnswers,
@@ -44,7 +45,7 @@ async function solveCommand(question: string, flags: SolveFlags) {
                 }) + "\n",
             );
         } else {
-            process.stdout.write(`${trajectory}\n\nanswer: ${outcome.selected?.answer ?? "(none)"}` + (outcome.correct === null ? "" : ` (${outcome.correct ? "correct" : "wrong"})`) + "\n");
+            process.stdout.write(`${trajectory}\n\nanswer: ${outcome.selected?.answer ?? "(none)"}` + (outcome.correct === null ? "" : ` (${outcome.correct ? "correct" : "wrong"}${outcome.selectionSawGold ? "; chosen by its reward from the gold answer" : ""})`) + "\n");
         }
         return outcome.selected === null ? ExitCode.someRecordsMalformed : ExitCode.ok;
     } finally {
