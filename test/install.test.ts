@@ -24,3 +24,14 @@ describe("npm ci", () => {
         expect(lock.packages["node_modules/vite"]?.engines?.node).toMatch(/^\^20\.19\.0/);
     });
 });
+
+describe(".gitignore", () => {
+    const git = spawnSync("git", ["rev-parse", "--is-inside-work-tree"], { encoding: "utf8" });
+    it.skipIf(git.status !== 0)("ignores no tracked file (models/manifest.json and the benchmark data are shipped)", () => {
+        const ignored = spawnSync("git", ["ls-files", "--cached", "--ignored", "--exclude-standard"], { encoding: "utf8" });
+        expect(ignored.status).toBe(0);
+        expect(ignored.stdout.trim()).toBe("");
+        const check = spawnSync("git", ["check-ignore", "--no-index", "models/manifest.json", "data/benchmarks/math500_test.json"], { encoding: "utf8" });
+        expect(check.stdout.trim()).toBe("");
+    });
+});
