@@ -25,6 +25,14 @@ describe("npm ci", () => {
     });
 });
 
+describe("package files", () => {
+    it("ship the benchmark sets and their license (data/)", () => {
+        const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { files: string[] };
+        expect(pkg.files).toContain("data");
+        expect(readFileSync("data/benchmarks/LICENSE-rStar-eval-data.txt", "utf8")).toContain("MIT License");
+    });
+});
+
 describe(".gitignore", () => {
     const git = spawnSync("git", ["rev-parse", "--is-inside-work-tree"], { encoding: "utf8" });
     it.skipIf(git.status !== 0)("ignores no tracked file (models/manifest.json and the benchmark data are shipped)", () => {
