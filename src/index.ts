@@ -20,9 +20,11 @@ export type { RewardModel, RewardItem } from "./reward/index.js";
 
 export { solveProblem, PRESETS, BASE_SETTINGS, toOfficialStates, selectAnswer } from "./search/index.js";
 export type { SearchSettings, SearchServices, SearchProblem, ProblemOutcome, SearchEvent, TerminalAnswer, StepExecutor, AnswerJudge } from "./search/index.js";
+export { searchSettingsSchema, validateSettings } from "./search/index.js";
 
 export { loadDataset } from "./data/index.js";
-export type { DatasetProblem } from "./data/index.js";
+export type { DatasetProblem, LoadDatasetOptions, BenchmarkName } from "./data/index.js";
+export { BENCHMARKS, BENCHMARK_NAMES, benchmarkPath } from "./data/index.js";
 
 export { extractSft, extractPpm } from "./data/index.js";
 

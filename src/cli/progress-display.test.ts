@@ -1,6 +1,7 @@
+import { PassThrough } from "node:stream";
 import { describe as group, expect, it } from "vitest";
 import type { RunProgress } from "../runs/index.js";
-import { describe } from "./progress-display.js";
+import { ProgressDisplay, describe, formatDuration } from "./progress-display.js";
 
 const progress = (counts: Partial<RunProgress>): RunProgress => ({
     total: 4,
@@ -21,6 +22,14 @@ const progress = (counts: Partial<RunProgress>): RunProgress => ({
     ...counts,
 });
 
+function terminal(): { stream: PassThrough; text: () => string } {
+    const stream = new PassThrough();
+    Object.assign(stream, { isTTY: true, columns: 400 });
+    let text = "";
+    stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    return { stream, text: () => text };
+}
+
 group("progress line: what the score measures", () => {
     it("shows the share solved by any rollout when selection saw the gold answer, never an accuracy", () => {
         const line = describe(progress({ graded: 4, correct: 3, passAny: 3 }));
@@ -32,5 +41,22 @@ group("progress line: what the score measures", () => {
         const line = describe(progress({ graded: 4, correct: 1, passAny: 3, blindGraded: 4, blindCorrect: 1 }));
         expect(line).toContain("accuracy 25.0% (1/4)");
         expect(describe(progress({}))).toContain("accuracy -");
+    });
+});
+
+group("progress display", () => {
+    it("the live bar shows our ETA with units, and '-' before the first problem ends (never cli-progress's INF)", () => {
+        const { stream, text } = terminal();
+        const display = new ProgressDisplay("search", true, 10_000, false, stream);
+        display.update(progress({ total: 10, done: 0, etaMs: null }));
+        expect(text()).toContain("ETA -");
+        display.update(progress({ total: 10, done: 3, etaMs: 125_000 }));
+        display.stop();
+        expect(text()).not.toMatch(/ETA INF|ETA \d+(\s|$)/);
+        expect(text()).toContain("ETA 2m05s");
+    });
+
+    it("formats durations with units", () => {
+        expect([formatDuration(4_400), formatDuration(125_000), formatDuration(3_780_000)]).toEqual(["4s", "2m05s", "1h03m"]);
     });
 });

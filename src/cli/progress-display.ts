@@ -12,6 +12,7 @@ export class ProgressDisplay {
         private readonly interactive = Boolean(process.stderr.isTTY),
         private readonly intervalMs = 10_000,
         private readonly quiet = false,
+        private readonly stream: NodeJS.WritableStream = process.stderr,
     ) {}
 
     update(progress: RunProgress): void {
@@ -34,7 +35,7 @@ export class ProgressDisplay {
         const state = text.replace(/, elapsed .*$/, "");
         if (state === this.lastText) return;
         this.lastText = state;
-        process.stderr.write(text + "\n");
+        this.stream.write(text + "\n");
     }
 
     private updateBar(progress: RunProgress): void {
@@ -43,12 +44,13 @@ export class ProgressDisplay {
             rate: progress.nodesPerSecond.toFixed(1),
             inflight: progress.requestsInFlight,
             score: scoreText(progress, false),
-            eta: progress.etaMs === null ? "-" : formatDuration(progress.etaMs),
+            // not `eta`: cli-progress fills {eta} itself (unitless seconds, "INF" before the first problem ends)
+            remaining: progress.etaMs === null ? "-" : formatDuration(progress.etaMs),
         };
         if (this.bar === null) {
             this.bar = new SingleBar({
-                format: `${this.label} {bar} {value}/{total} | {rollouts} rollouts | {rate} nodes/s | {inflight} requests in flight | {score} | ETA {eta}`,
-                stream: process.stderr,
+                format: `${this.label} {bar} {value}/{total} | {rollouts} rollouts | {rate} nodes/s | {inflight} requests in flight | {score} | ETA {remaining}`,
+                stream: this.stream,
                 hideCursor: true,
                 barsize: 24,
             });

@@ -1,12 +1,21 @@
 import { Option, type Command } from "commander";
 import { readFileSync } from "node:fs";
-import { z } from "zod";
 import { InputError, RstarError } from "../errors/index.js";
-import { BASE_SETTINGS, PRESETS, presetNamed, type SearchSettings } from "../search/index.js";
+import {
+    BASE_SETTINGS,
+    PRESETS,
+    describeSettingsIssue,
+    partialSearchSettingsSchema,
+    presetNamed,
+    searchSettingsSchema,
+    searchSettingsShape,
+    type SearchSettings,
+} from "../search/index.js";
+import { STEP_STOPS } from "../steps/index.js";
 import { parseJson } from "../util/index.js";
 
 /** Flags shared by `rstar search` and `rstar solve`: where the policy is, and every search setting. */
-export function addSearchOptions(command: Command, defaultPreset: string): Command {
+export function addSearchOptions(command: Command, defaultPresetHelp: string): Command {
     return command
         .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
@@ -17,7 +26,7 @@ export function addSearchOptions(command: Command, defaultPreset: string): Comma
         .option("--prm", "--reward-url serves an off-the-shelf process reward model (e.g. Qwen2.5-Math-PRM-7B) that scores steps itself")
         .addOption(new Option("--prm-aggregate <how>", "combine a PRM's per-step scores").choices(["last", "min", "product", "mean"]))
         .option("--threads <n>", "llama.cpp threads for the shipped models (default: cores - 1, at least 1)", integer("--threads"))
-        .addOption(new Option("--preset <name>", "search preset (see `rstar search --list-presets`)").default(defaultPreset).choices(Object.keys(PRESETS)))
+        .addOption(new Option("--preset <name>", `search preset (see \`rstar search --list-presets\`); default: ${defaultPresetHelp}`).choices(Object.keys(PRESETS)))
         .option("--config <file>", "JSON file of search settings (camelCase keys as in --list-presets --json); flags override it")
         .addOption(new Option("--algorithm <name>", "search algorithm").choices(["mcts", "beam", "best-of-n", "greedy"]))
         .addOption(new Option("--prompt <template>", "prompt template: sft (rStar-trained models) or bootstrap (few-shot)").choices(["sft", "bootstrap"]))
@@ -47,7 +56,7 @@ export function addSearchOptions(command: Command, defaultPreset: string): Comma
 }
 
 export interface SearchFlags {
-    preset: string;
+    preset?: string;
     config?: string;
     algorithm?: SearchSettings["algorithm"];
     prompt?: SearchSettings["prompt"];
@@ -74,41 +83,64 @@ export interface SearchFlags {
 
 const SETTING_KEYS = Object.keys(BASE_SETTINGS) as (keyof SearchSettings)[];
 
-const settingsFileSchema = z.strictObject({
-    algorithm: z.enum(["mcts", "beam", "best-of-n", "greedy"]),
-    prompt: z.enum(["sft", "bootstrap"]),
-    rollouts: z.number().int().positive(),
-    candidates: z.number().int().positive(),
-    cPuct: z.number().nonnegative(),
-    maxDepth: z.number().int().positive(),
-    temperature: z.number().nonnegative(),
-    topP: z.number().gt(0).lte(1),
-    maxTokens: z.number().int().positive(),
-    stop: z.array(z.string().min(1)).min(1),
-    errorThreshold: z.number().int().positive(),
-    terminalReward: z.enum(["ground-truth", "reward-model", "none"]),
-    leafValue: z.boolean(),
-    positiveReward: z.number(),
-    negativeReward: z.number(),
-    beamWidth: z.number().int().positive(),
-    samples: z.number().int().positive(),
-    parallelRollouts: z.number().int().positive(),
-    virtualLoss: z.number().nonnegative(),
-    answerSelection: z.enum(["value", "majority", "weighted"]),
-    voteTopK: z.number().int().nonnegative(),
-    codeTimeoutMs: z.number().int().positive(),
-    seed: z.number().int().nonnegative(),
-}).partial();
+/** Where the settings start when no --preset is given, fitted to the policy in use. */
+export interface SettingsBase {
+    preset: string;
+    settings: SearchSettings;
+}
 
-/** Preset, then the config file, then flags: every setting overridable. */
-export function resolveSettings(flags: SearchFlags): SearchSettings {
-    const settings: SearchSettings = { ...presetNamed(flags.preset).settings, stop: [...presetNamed(flags.preset).settings.stop] };
+/**
+ * The default starting point of a command. With the shipped tiny policy (no --policy-url; a 1,024-token context,
+ * trained on the SFT format): `search` uses `sample` (SFT prompt, gold-answer terminal reward, PPM leaf values) and
+ * `solve` uses `greedy` one step per request (step stops, max depth 16, 256 tokens per step), as the demo does. With
+ * --policy-url (a strong instruction-tuned model): `search` uses `bootstrap` (few-shot prompt, as round 1) and `solve`
+ * the official `greedy`. An explicit --preset is always taken as it is.
+ */
+export function defaultSettingsBase(command: "search" | "solve", flags: { preset?: string; policyUrl?: string[] }): SettingsBase {
+    if (flags.preset !== undefined) return { preset: flags.preset, settings: presetSettings(flags.preset) };
+    const shipped = (flags.policyUrl ?? []).every((url) => url.trim() === "");
+    if (command === "search") {
+        const preset = shipped ? "sample" : "bootstrap";
+        return { preset, settings: presetSettings(preset) };
+    }
+    if (!shipped) return { preset: "greedy", settings: presetSettings("greedy") };
+    return { preset: "greedy", settings: { ...presetSettings("greedy"), stop: [...STEP_STOPS], maxDepth: 16, maxTokens: 256 } };
+}
+
+function presetSettings(name: string): SearchSettings {
+    const settings = presetNamed(name).settings;
+    return { ...settings, stop: [...settings.stop] };
+}
+
+/**
+ * Base settings (a preset, or a resumed run's), then the config file, then flags: every setting overridable. Each
+ * value is checked against the settings schema where it comes from: a flag names the flag, a config file names the
+ * file and field, and the combination is checked last.
+ */
+export function resolveSettings(flags: SearchFlags, base: SearchSettings = presetSettings(flags.preset ?? "bootstrap")): SearchSettings {
+    const settings: SearchSettings = { ...base, stop: [...base.stop] };
     if (flags.config !== undefined) Object.assign(settings, readSettingsFile(flags.config));
     for (const key of SETTING_KEYS) {
         const value = (flags as unknown as Record<string, unknown>)[key];
-        if (value !== undefined) (settings as unknown as Record<string, unknown>)[key] = value;
+        if (value === undefined) continue;
+        const checked = searchSettingsShape[key].safeParse(value);
+        if (!checked.success) {
+            const { message } = describeSettingsIssue(checked.error);
+            throw new RstarError("INVALID_ARGUMENT", `${flagName(key)} ${message}, got ${JSON.stringify(value)}`);
+        }
+        (settings as unknown as Record<string, unknown>)[key] = checked.data;
+    }
+    const checked = searchSettingsSchema.safeParse(settings);
+    if (!checked.success) {
+        const { field, message } = describeSettingsIssue(checked.error);
+        throw new RstarError("CONFIG_INVALID", `search setting ${field ?? ""} ${message} (after the preset${flags.config !== undefined ? `, ${flags.config}` : ""} and flags)`);
     }
     return settings;
+}
+
+/** The command-line flag of a setting: cPuct → --c-puct. */
+function flagName(key: keyof SearchSettings): string {
+    return `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
 }
 
 function readSettingsFile(path: string): Partial<SearchSettings> {
@@ -120,11 +152,10 @@ function readSettingsFile(path: string): Partial<SearchSettings> {
     }
     const parsed = parseJson(text);
     if (!parsed.ok) throw new InputError(parsed.error, { file: path });
-    const checked = settingsFileSchema.safeParse(parsed.value);
+    const checked = partialSearchSettingsSchema.safeParse(parsed.value);
     if (!checked.success) {
-        const issue = checked.error.issues[0];
-        const field = issue?.path.join(".") || undefined;
-        throw new InputError(issue?.message ?? "invalid settings", { file: path, ...(field ? { field } : {}) });
+        const { field, message } = describeSettingsIssue(checked.error);
+        throw new InputError(message, { file: path, ...(field ? { field } : {}) });
     }
     return checked.data as Partial<SearchSettings>;
 }

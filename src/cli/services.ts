@@ -91,9 +91,25 @@ async function openPolicy(flags: ServiceFlags): Promise<{ policy: LlmBackend; de
         }
     } catch (error) {
         await policy.dispose();
-        throw error;
+        throw withV1Hint(error, urls);
     }
     return { policy, description: `openai:${urls.join(",")} model ${flags.model}` };
+}
+
+/**
+ * A base URL without `/v1` is the commonest policy-URL mistake (vLLM, SGLang, llama.cpp and Ollama all serve the
+ * OpenAI API under /v1): a 404 or "model not served" from such a URL is a usage error that says to add it.
+ */
+function withV1Hint(error: unknown, urls: string[]): unknown {
+    if (!RstarError.isInstance(error) || (error.code !== "BACKEND_HTTP" && error.code !== "BACKEND_MODEL_NOT_FOUND")) return error;
+    if (error.code === "BACKEND_HTTP" && error.details["status"] !== 404) return error;
+    const missing = urls.filter((url) => !/\/v1\/?$/.test(url));
+    if (missing.length === 0) return error;
+    const suggestion = missing.map((url) => `${url.replace(/\/+$/, "")}/v1`).join(" ");
+    return new RstarError("INVALID_ARGUMENT", `${error.message}\nhint: --policy-url ${missing.join(" ")} does not end in /v1; OpenAI-compatible servers serve their API under /v1: try --policy-url ${suggestion}`, {
+        cause: error,
+        details: error.details,
+    });
 }
 
 /**

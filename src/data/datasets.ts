@@ -15,17 +15,28 @@ export interface DatasetProblem {
     record: Record<string, unknown>;
 }
 
-const recordSchema = z.looseObject({
-    question: z.string().refine((value) => value.trim() !== "", "must be a non-empty string"),
-    answer: z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1), z.null()]).optional(),
-});
+export interface LoadDatasetOptions {
+    /** Field that holds the question (default `question`; HF sets often use `problem`). */
+    questionField?: string;
+    /** Field that holds the gold answer (default `answer`; e.g. `gt`, `solution`'s final answer in `final_answer`). */
+    answerField?: string;
+    /**
+     * Every record must carry a gold answer (ground-truth terminal reward): a record without one fails the load with
+     * an InputError naming its file, line and field, instead of scoring every answer −1.
+     */
+    requireAnswers?: boolean;
+}
+
+const questionSchema = z.string().refine((value) => value.trim() !== "", "must be a non-empty string");
+const answerSchema = z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()])).min(1), z.null()]).optional();
 
 /**
  * Reads a dataset: a JSON array of records or JSONL (one record per line), each with `question` and optionally
- * `answer` (string, number or list of acceptable answers). The files in shared/data/benchmarks load as they are.
- * A bad record fails the whole load with an InputError naming the file, line and field.
+ * `answer` (string, number or list of acceptable answers). The shipped benchmark files (data/benchmarks) load as they are.
+ * Other field names are chosen with `questionField`/`answerField`. A bad record fails the whole load with an InputError
+ * naming the file, line and field; so does a file with no records at all.
  */
-export async function loadDataset(path: string): Promise<DatasetProblem[]> {
+export async function loadDataset(path: string, options: LoadDatasetOptions = {}): Promise<DatasetProblem[]> {
     let text: string;
     try {
         text = await readFile(path, "utf8");
@@ -34,10 +45,21 @@ export async function loadDataset(path: string): Promise<DatasetProblem[]> {
         throw new RstarError(code === "ENOENT" ? "FILE_NOT_FOUND" : "INVALID_INPUT", `cannot read dataset ${path}: ${(error as Error).message}`, { cause: error });
     }
     const entries = text.trimStart().startsWith("[") ? arrayEntries(path, text) : lineEntries(path, text);
-    return entries.map((entry, position) => toProblem(path, entry.line, entry.value, position));
+    if (entries.length === 0) throw new InputError("the dataset holds no records (an empty file, an empty array or only blank lines)", { file: path });
+    const fields = { question: options.questionField ?? "question", answer: options.answerField ?? "answer" };
+    const recordSchema = z.looseObject({ [fields.question]: questionSchema, [fields.answer]: answerSchema });
+    return entries.map((entry, position) => toProblem(path, entry.line, entry.value, position, recordSchema, fields, options.requireAnswers ?? false));
 }
 
-function toProblem(file: string, line: number, value: unknown, position: number): DatasetProblem {
+function toProblem(
+    file: string,
+    line: number,
+    value: unknown,
+    position: number,
+    recordSchema: z.ZodType<Record<string, unknown>>,
+    fields: { question: string; answer: string },
+    requireAnswers: boolean,
+): DatasetProblem {
     const parsed = recordSchema.safeParse(value);
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -50,9 +72,19 @@ function toProblem(file: string, line: number, value: unknown, position: number)
                   : (issue?.message ?? "is invalid");
         throw new InputError(problem, { file, line, ...(field ? { field } : {}) });
     }
-    const raw = parsed.data.answer;
+    const raw = parsed.data[fields.answer] as z.infer<typeof answerSchema>;
     const answer = raw === undefined || raw === null ? null : Array.isArray(raw) ? raw.map(String) : String(raw);
-    return { position, line, question: parsed.data.question, answer, record: value as Record<string, unknown> };
+    if (requireAnswers && (answer === null || (typeof answer === "string" && answer.trim() === ""))) {
+        const record = value as Record<string, unknown>;
+        const others = Object.keys(record).filter((key) => key !== fields.question && key !== fields.answer);
+        throw new InputError(
+            `${answer === null ? "is missing" : "is empty"}: the terminal reward is ground-truth, so every record needs a gold answer` +
+                (others.length > 0 ? ` (the record has ${others.map((key) => `"${key}"`).join(", ")}; name the answer's field with --answer-field)` : "") +
+                "; or search without gold answers with --terminal-reward reward-model",
+            { file, line, field: fields.answer },
+        );
+    }
+    return { position, line, question: parsed.data[fields.question] as string, answer, record: value as Record<string, unknown> };
 }
 
 function lineEntries(file: string, text: string): { line: number; value: unknown }[] {

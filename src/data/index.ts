@@ -1,5 +1,7 @@
 export { loadDataset } from "./datasets.js";
-export type { DatasetProblem } from "./datasets.js";
+export type { DatasetProblem, LoadDatasetOptions } from "./datasets.js";
+export { BENCHMARKS, BENCHMARK_NAMES, benchmarkPath, benchmarksDir } from "./benchmarks.js";
+export type { BenchmarkName } from "./benchmarks.js";
 export { extractSft, extractPpm, EXTRACT_FORMATS } from "./extract-run.js";
 export type {
     ExtractFormat,

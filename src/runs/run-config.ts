@@ -16,6 +16,11 @@ export interface RunConfig {
     policy: { id: string; model: string };
     rewardModel: string | null;
     versions: Record<string, string>;
+    /**
+     * How the run was started, as the command line gave it (dataset path, field names, servers): `--resume` reads it so
+     * only `--out` is needed. Optional: runs written before it existed have none.
+     */
+    invocation?: Record<string, unknown>;
 }
 
 export function sha256(text: string | Buffer): string {

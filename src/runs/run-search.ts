@@ -22,6 +22,8 @@ export interface RunSearchOptions {
     /** Problems searched at once. */
     concurrency: number;
     versions: Record<string, string>;
+    /** Stored in config.json as `invocation` (what `--resume` needs to start the run again). */
+    invocation?: Record<string, unknown>;
     signal?: AbortSignal;
     onProgress?: (progress: RunProgress) => void;
 }
@@ -164,6 +166,7 @@ async function currentConfig(options: RunSearchOptions): Promise<RunConfig> {
         policy: { id: policy.id, model: policy.model },
         rewardModel: rewardModel?.name ?? null,
         versions: options.versions,
+        ...(options.invocation !== undefined ? { invocation: options.invocation } : {}),
     };
 }
 

@@ -2,6 +2,7 @@ export { solveProblem, checkSettings } from "./solve-problem.js";
 export type { ProblemOutcome, SolveOptions } from "./solve-problem.js";
 export type { SearchServices, SearchProblem, SearchCounters, SearchEvent, StepExecutor, AnswerJudge } from "./context.js";
 export { BASE_SETTINGS } from "./settings.js";
+export { searchSettingsSchema, partialSearchSettingsSchema, searchSettingsShape, validateSettings, describeSettingsIssue } from "./settings-schema.js";
 export type { SearchSettings, SearchAlgorithm, TerminalReward, AnswerSelection } from "./settings.js";
 export { PRESETS, presetNamed } from "./presets.js";
 export type { Preset } from "./presets.js";

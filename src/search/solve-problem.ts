@@ -4,6 +4,7 @@ import { ProblemSearch, type SearchCounters, type SearchEvent, type SearchProble
 import { runMcts } from "./mcts.js";
 import { selectAnswer, type TerminalAnswer } from "./answer-selection.js";
 import type { SearchSettings } from "./settings.js";
+import { validateSettings } from "./settings-schema.js";
 import { RstarError } from "../errors/index.js";
 import type { SearchNode } from "./tree.js";
 
@@ -80,6 +81,7 @@ export async function solveProblem(
 
 /** Fails before any request when the settings cannot work with the services given. */
 export function checkSettings(settings: SearchSettings, services: Pick<SearchServices, "rewardModel">): void {
+    validateSettings(settings);
     const needsRewardModel =
         settings.terminalReward === "reward-model" || settings.leafValue || settings.algorithm === "beam";
     if (needsRewardModel && services.rewardModel === undefined) {

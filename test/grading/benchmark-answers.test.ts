@@ -1,10 +1,11 @@
 /** Real gold-answer styles from the benchmark files: every MATH500 answer equals itself and its canonical variants. */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { benchmarkPath } from "../../src/data/index.js";
 import { analyze, createGrader } from "../../src/grading/index.js";
 
 const load = (name: string): string[] =>
-    (JSON.parse(readFileSync(`/work/shared/data/benchmarks/${name}_test.json`, "utf8")) as Array<{ answer: unknown }>).map((d) => String(d.answer));
+    (JSON.parse(readFileSync(benchmarkPath(name), "utf8")) as Array<{ answer: unknown }>).map((d) => String(d.answer));
 
 const grader = createGrader({ timeoutMs: 20_000 });
 afterAll(() => grader.dispose());

@@ -4,6 +4,7 @@ import { locateShippedModels, runDemo, type DemoRow } from "../../demo/index.js"
 import { RstarError } from "../../errors/index.js";
 import { defaultThreadCount } from "../../llm/index.js";
 import { ExitCode } from "../exit-codes.js";
+import { onInterrupt } from "../interrupt.js";
 import { ProgressDisplay } from "../progress-display.js";
 import { action } from "../run-command.js";
 import { integer } from "../search-options.js";
@@ -45,7 +46,7 @@ async function demoCommand(flags: DemoFlags) {
     const out = flags.out ?? join("runs", `demo-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-")}`);
     const controller = new AbortController();
     const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
-    process.once("SIGINT", interrupt);
+    const stopListening = onInterrupt(interrupt);
     let display: ProgressDisplay | null = null;
     let rows: DemoRow[];
     try {
@@ -68,7 +69,7 @@ async function demoCommand(flags: DemoFlags) {
         });
     } finally {
         (display as ProgressDisplay | null)?.stop();
-        process.off("SIGINT", interrupt);
+        stopListening();
     }
     if (flags.json) process.stdout.write(JSON.stringify({ out, rows }) + "\n");
     else process.stdout.write(formatTable(rows, out));

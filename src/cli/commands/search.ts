@@ -1,19 +1,23 @@
 import { Option, type Command } from "commander";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { runPaths, runSearch, type RunSummary } from "../../runs/index.js";
+import { readRunConfig, runPaths, runSearch, type RunConfig, type RunSummary } from "../../runs/index.js";
 import { PRESETS } from "../../search/index.js";
 import { packageRoot } from "../../util/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
 import { action } from "../run-command.js";
-import { addSearchOptions, integer, resolveSettings, type SearchFlags } from "../search-options.js";
+import { failureReasons, formatFailureReasons } from "../failure-reasons.js";
+import { onInterrupt } from "../interrupt.js";
+import { addSearchOptions, defaultSettingsBase, integer, resolveSettings, type SearchFlags } from "../search-options.js";
 import { openServices, type ServiceFlags } from "../services.js";
 
 interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     dataset?: string;
+    questionField?: string;
+    answerField?: string;
     out?: string;
     resume?: boolean;
     limit?: number;
@@ -23,33 +27,49 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     listPresets?: boolean;
 }
 
+/** Flags stored in config.json (`invocation`) so that `--resume` needs only `--out`. */
+const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate"] as const;
+
 export function register(program: Command): void {
     const command = program
         .command("search")
         .description("search every problem of a dataset with a policy server (MCTS, beam, best-of-N or greedy) into a durable run directory")
-        .option("--dataset <file>", "JSON or JSONL records with question and answer (the benchmark files load as they are)")
+        .option("--dataset <file>", "JSON or JSONL records with question and answer (the benchmark files in data/benchmarks load as they are)")
+        .option("--question-field <name>", "the records' question field (default: question; e.g. problem for many HF datasets)")
+        .option("--answer-field <name>", "the records' gold answer field (default: answer; e.g. gt)")
         .option("--out <dir>", "run directory: config.json, store.sqlite, results.jsonl, trees.jsonl")
-        .option("--resume", "continue the run in --out: keep finished problems, redo the rest")
+        .option("--resume", "continue the run in --out: keep finished problems, redo the rest (dataset, servers and settings come from its config.json)")
         .option("--limit <n>", "search only the first n problems", integer("--limit"))
         .addOption(new Option("--concurrency <n>", "problems searched at once").default(8).argParser(integer("--concurrency")))
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit");
-    addSearchOptions(command, "bootstrap");
+    addSearchOptions(command, "sample with the shipped policy, bootstrap with --policy-url");
     command.addHelpText(
         "after",
         `
-Settings resolve as: preset, then --config FILE, then flags. Progress goes to stderr (a live bar on a terminal,
-a line every 10 s otherwise). Ctrl-C stops after recording finished problems; --resume continues.
+Settings resolve as: preset, then --config FILE, then flags; each value is range-checked. Without --preset the
+default fits the policy: the shipped tiny policy (no --policy-url; SFT-trained, 1,024-token context) gets \`sample\`
+(SFT prompt, gold-answer reward, PPM leaf values); a server (--policy-url) gets \`bootstrap\` (few-shot prompt for a
+strong instruction-tuned model). \`bootstrap\` and \`sample\` reward answers by the gold answer: every record needs
+one (--answer-field names its field), or pass --terminal-reward reward-model.
+The shipped models only know the synthetic word-problem domain (models/heldout/test.jsonl); benchmark sets such as
+data/benchmarks/math500_test.json need a real policy server.
 The summary gives "solved" (problems where any rollout's answer was correct) and the accuracy of the selected
 answers; accuracy is not reported under ground-truth terminal reward (bootstrap, sample), where selection sees the
 gold answer and would equal "solved". --json: accuracy (null then), passAny, selectionSawGold.
-Exit codes: 0 all problems searched; 1 some problems failed on their own (recorded with an error);
-2 bad usage or input; 3 policy server or Python unavailable; 130 interrupted.
 
-Example:
-  rstar search --dataset ../shared/data/benchmarks/gsm8k_test.json --policy-url http://127.0.0.1:8000/v1 \\
-    --model qwen2.5-math-7b --preset bootstrap --out runs/gsm8k-r1 --limit 100`,
+Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise). Ctrl-C stops after recording
+finished problems and prints the command that resumes; \`rstar search --out DIR --resume\` takes the dataset,
+servers and settings from DIR/config.json (flags that would change results are refused).
+Exit codes: 0 all problems searched; 1 some problems failed on their own (recorded with an error, reasons counted
+in the summary); 2 bad usage or input; 3 policy server or Python unavailable; 130 interrupted.
+
+Examples:
+  rstar search --dataset models/heldout/test.jsonl --limit 5 --out runs/tiny     # shipped models, offline
+  rstar search --dataset data/benchmarks/GSM8K_test.json --policy-url http://127.0.0.1:8000/v1 \\
+    --model qwen2.5-math-7b --preset bootstrap --out runs/gsm8k-r1 --limit 100
+  rstar search --out runs/gsm8k-r1 --resume`,
     );
     command.action(action("search", async (flags: SearchCommandFlags) => searchCommand(flags)));
 }
@@ -60,47 +80,93 @@ async function searchCommand(flags: SearchCommandFlags) {
         else for (const preset of Object.values(PRESETS)) process.stdout.write(`${preset.name}: ${preset.description}\n  from: ${preset.provenance}\n  ${JSON.stringify(preset.settings)}\n\n`);
         return ExitCode.ok;
     }
-    if (flags.dataset === undefined) throw new RstarError("INVALID_ARGUMENT", "--dataset is required");
-    if (flags.out === undefined) throw new RstarError("INVALID_ARGUMENT", "--out is required");
-    const settings = resolveSettings(flags);
-    const all = await loadDataset(flags.dataset);
-    const problems = flags.limit === undefined ? all : all.slice(0, flags.limit);
-    const services = await openServices(flags, settings);
+    const out = flags.out;
+    if (out === undefined) throw new RstarError("INVALID_ARGUMENT", "--out is required");
+    const stored = flags.resume ? await storedRun(out) : null;
+    if (stored !== null) flags = withStoredInvocation(flags, stored);
+    const dataset = flags.dataset;
+    if (dataset === undefined) throw new RstarError("INVALID_ARGUMENT", flags.resume ? `--dataset is required: ${out} has no config.json to resume from` : "--dataset is required");
+    if (stored !== null && flags.preset !== undefined && flags.preset !== stored.preset) {
+        throw new RstarError("RUN_CONFLICT", `cannot resume ${out}: it was started with preset ${String(stored.preset)}, not ${flags.preset}`);
+    }
+    const base = stored !== null ? { preset: stored.preset, settings: stored.settings } : defaultSettingsBase("search", flags);
+    const settings = resolveSettings(flags, base.settings);
+    const all = await loadDataset(dataset, {
+        requireAnswers: settings.terminalReward === "ground-truth",
+        ...(flags.questionField !== undefined ? { questionField: flags.questionField } : {}),
+        ...(flags.answerField !== undefined ? { answerField: flags.answerField } : {}),
+    });
+    const limit = flags.limit ?? (stored !== null && stored.dataset.problems < all.length ? stored.dataset.problems : undefined);
+    const problems = limit === undefined ? all : all.slice(0, limit);
     const controller = new AbortController();
-    const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
-    process.once("SIGINT", interrupt);
-    process.once("SIGTERM", interrupt);
-    const display = new ProgressDisplay("search", undefined, undefined, flags.quiet ?? false);
+    const stopListening = onInterrupt(() => controller.abort(new RstarError("ABORTED", "interrupted")));
     let summary: RunSummary;
     try {
-        summary = await runSearch({
-            dir: flags.out,
-            resume: flags.resume ?? false,
-            datasetPath: flags.dataset,
-            problems,
-            settings,
-            preset: flags.preset,
-            services,
-            concurrency: flags.concurrency,
-            versions: versions(),
-            signal: controller.signal,
-            onProgress: (progress) => display.update(progress),
-        });
+        const services = await openServices(flags, settings);
+        const display = new ProgressDisplay("search", undefined, undefined, flags.quiet ?? false);
+        try {
+            summary = await runSearch({
+                dir: out,
+                resume: flags.resume ?? false,
+                datasetPath: dataset,
+                problems,
+                settings,
+                preset: base.preset,
+                services,
+                concurrency: flags.concurrency,
+                versions: versions(),
+                invocation: invocation(flags),
+                signal: controller.signal,
+                onProgress: (progress) => display.update(progress),
+            });
+        } finally {
+            display.stop();
+            await services.close();
+        }
     } finally {
-        display.stop();
-        process.off("SIGINT", interrupt);
-        process.off("SIGTERM", interrupt);
-        await services.close();
+        stopListening();
     }
-    printSummary(summary, flags.out, flags.json ?? false);
-    if (summary.aborted) return ExitCode.interrupted;
+    printSummary(summary, out, flags.json ?? false);
+    if (summary.aborted) {
+        process.stderr.write(
+            `interrupted: ${summary.finished} of ${summary.total} problems are finished and kept in ${out}; continue with:\n  rstar search --out ${shellQuote(out)} --resume\n`,
+        );
+        return ExitCode.interrupted;
+    }
     return summary.failed > 0 ? ExitCode.someRecordsMalformed : ExitCode.ok;
+}
+
+async function storedRun(dir: string): Promise<RunConfig | null> {
+    const path = runPaths(dir).config;
+    return existsSync(path) ? readRunConfig(path) : null;
+}
+
+/** Flags not given on the command line are taken from the run's stored invocation (and its dataset path). */
+function withStoredInvocation(flags: SearchCommandFlags, stored: RunConfig): SearchCommandFlags {
+    const merged: Record<string, unknown> = { ...flags };
+    const from = stored.invocation ?? { dataset: stored.dataset.path };
+    for (const key of INVOCATION_KEYS) if (merged[key] === undefined && from[key] !== undefined && from[key] !== null) merged[key] = from[key];
+    return merged as unknown as SearchCommandFlags;
+}
+
+function invocation(flags: SearchCommandFlags): Record<string, unknown> {
+    const stored: Record<string, unknown> = {};
+    for (const key of INVOCATION_KEYS) {
+        const value = flags[key];
+        if (value !== undefined) stored[key] = key === "dataset" || key === "ppm" || key === "valueHead" ? resolve(value as string) : value;
+    }
+    return stored;
+}
+
+function shellQuote(text: string): string {
+    return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 function printSummary(summary: RunSummary, dir: string, json: boolean): void {
     const paths = runPaths(dir);
+    const failures = failureReasons(paths.results);
     if (json) {
-        process.stdout.write(JSON.stringify({ ...summary, results: paths.results, trees: paths.trees }) + "\n");
+        process.stdout.write(JSON.stringify({ ...summary, failures, results: paths.results, trees: paths.trees }) + "\n");
         return;
     }
     const percent = (value: number | null) => (value === null ? "-" : `${(100 * value).toFixed(1)}%`);
@@ -114,6 +180,7 @@ function printSummary(summary: RunSummary, dir: string, json: boolean): void {
             `time       ${formatDuration(summary.durationMs)}`,
             `results    ${paths.results}`,
             `trees      ${paths.trees}`,
+            ...formatFailureReasons(failures),
         ].join("\n") + "\n",
     );
 }
