@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -290,16 +291,18 @@ def eval_ppm(model, head, pairs, batch: int) -> Dict[str, object]:
     """Pairwise accuracy (r_pos > r_neg, ties count as wrong) and loss; `hits` says which pairs were ranked right."""
     model.eval()
     hits: List[bool] = []
+    raw: List[Tuple[float, float]] = []
     loss_sum = 0.0
     for i in range(0, len(pairs), batch):
         chunk = pairs[i : i + batch]
         values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
         pos, neg = values[: len(chunk)], values[len(chunk) :]
         hits.extend(bool(h) for h in (pos > neg).tolist())
+        raw.extend(zip(pos.tolist(), neg.tolist()))
         loss_sum += float(-F.logsigmoid(pos - neg).sum())
     model.train()
     total = len(hits)
-    return {"accuracy": sum(hits) / max(1, total), "loss": loss_sum / max(1, total), "pairs": total, "hits": hits}
+    return {"accuracy": sum(hits) / max(1, total), "loss": loss_sum / max(1, total), "pairs": total, "hits": hits, "raw": raw}
 
 
 def read_pairs(path: str, tok: Tokenizer, max_len: int, progress: Progress) -> List[tuple]:
@@ -479,6 +482,12 @@ def evaluate_ppm(args, progress: Progress) -> dict:
             progress.emit("warning", message=f"{shared} of {len(problems)} evaluated problems also have pairs in {args.train_pairs}: not problem-disjoint")
     progress.emit("eval", step=0, epoch=0, accuracy=ev["accuracy"], eval_loss=round(float(ev["loss"]), 4))
     files: Dict[str, str] = {}
+    if args.scores:
+        os.makedirs(os.path.dirname(os.path.abspath(args.scores)), exist_ok=True)
+        with open(args.scores, "w", encoding="utf-8") as f:
+            for (pos, neg), pair in zip(ev["raw"], pairs):  # type: ignore[arg-type]
+                f.write(json.dumps({"pos_score": math.tanh(pos / SCORE_SCALE), "neg_score": math.tanh(neg / SCORE_SCALE), "kind": pair[4]}) + "\n")
+        files["scores"] = args.scores
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
@@ -563,6 +572,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     e.add_argument("--train-pairs", help="the PPM's training pairs: count evaluated problems that also appear there")
     e.add_argument("--tokenizer", help="tokenizer.json (default: the directory's, else the GGUF's vocabulary)")
     e.add_argument("--out", default=None, help="write the metrics JSON here")
+    e.add_argument("--scores", default=None, help="write each pair's scores here (JSONL {pos_score, neg_score, kind}, score = tanh(head / 5))")
     e.add_argument("--batch", type=int, default=16)
     e.add_argument("--max-len", type=int, default=768)
     e.add_argument("--threads", type=int, default=1)

@@ -121,6 +121,8 @@ export interface PpmEvalOptions {
     tokenizer?: string;
     /** Write the metrics JSON to this file. */
     out?: string;
+    /** Write each pair's scores to this JSONL file: `{pos_score, neg_score, kind}` (score = tanh(head output / 5), as search sees it). */
+    scores?: string;
     batch?: number;
     maxLen?: number;
     threads?: number;
@@ -227,6 +229,7 @@ export async function evalPpm(options: PpmEvalOptions, hooks: RunHooks = {}): Pr
     flag(args, "--train-pairs", options.trainPairs);
     flag(args, "--tokenizer", options.tokenizer);
     flag(args, "--out", options.out);
+    flag(args, "--scores", options.scores);
     flag(args, "--batch", options.batch);
     flag(args, "--max-len", options.maxLen);
     flag(args, "--threads", options.threads);

@@ -59,6 +59,7 @@ interface EvalPpmFlags {
     trainPairs?: string;
     tokenizer?: string;
     out?: string;
+    scores?: string;
     batch?: number;
     maxLen?: number;
     threads: number;
@@ -143,6 +144,7 @@ Exit codes: 0 ok; 1 trained, but some input lines were malformed (skipped); 2 ba
         .option("--train-pairs <file>", "the PPM's training pairs: report how many evaluated problems also appear there")
         .option("--tokenizer <file>", "tokenizer.json (default: the PPM directory's, else the vocabulary in its model.gguf)")
         .option("--out <file>", "also write the metrics JSON to this file")
+        .option("--scores <file>", "write each pair's scores as JSONL {pos_score, neg_score, kind} (score = tanh(head / 5), as search sees it)")
         .option("--batch <n>", "pairs per forward batch (default 16)", positiveInt("--batch"))
         .option("--max-len <n>", "longest sequence in tokens, longer inputs keep their end (default 768)", positiveInt("--max-len"))
         .option("--threads <n>", "PyTorch threads", positiveInt("--threads"), 1)
@@ -236,6 +238,7 @@ async function runEvalPpm(flags: EvalPpmFlags): Promise<ExitCodeValue> {
         ...(flags.trainPairs === undefined ? {} : { trainPairs: flags.trainPairs }),
         ...(flags.tokenizer === undefined ? {} : { tokenizer: flags.tokenizer }),
         ...(flags.out === undefined ? {} : { out: flags.out }),
+        ...(flags.scores === undefined ? {} : { scores: flags.scores }),
         ...(flags.batch === undefined ? {} : { batch: flags.batch }),
         ...(flags.maxLen === undefined ? {} : { maxLen: flags.maxLen }),
     };
