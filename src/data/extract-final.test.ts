@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { officialFinalAnswerRecord, selectFinalAnswerPairs, trlFinalAnswerRecord } from "./extract-ppm.js";
+import { extractPpm } from "./extract-run.js";
 import { officialPrompt, readTreeRecord, type ExtractionTree } from "./extract-tree.js";
 
 /** The hand-checkable trees of test/data/fixtures/extract/README.md, in file order. */
@@ -62,5 +63,24 @@ describe("final-answer pairs (paper §3.3: two best correct vs two worst wrong t
         const pairs = selectFinalAnswerPairs(read.tree);
         expect(pairs.map((p) => `${p.chosen.tag}>${p.rejected.tag}`)).toEqual(["0.1.1>0.3.1"]);
         expect([pairs[0]!.posCount, pairs[0]!.negCount]).toEqual([1, 1]);
+    });
+
+    it("extractPpm writes them after each tree's step pairs only when asked", async () => {
+        const files = [new URL("../../test/data/fixtures/extract/trees.jsonl", import.meta.url).pathname];
+        const run = async (finalAnswerPairs: boolean) => {
+            const records: { pos: string }[] = [];
+            const summary = await extractPpm({ files, format: "official", write: (r) => void records.push(r as { pos: string }), labelling: "q", minMargin: 0.5, minEditDistance: 20, finalAnswerPairs });
+            return { records, summary };
+        };
+        const plain = await run(false);
+        const withFinal = await run(true);
+        const expected = trees.reduce((sum, tree) => sum + selectFinalAnswerPairs(tree).length, 0);
+        expect(expected).toBeGreaterThan(0);
+        expect(plain.summary.finalAnswerPairs).toBe(0);
+        expect(withFinal.summary.finalAnswerPairs).toBe(expected);
+        expect(withFinal.summary.pairs).toBe(plain.summary.pairs + expected);
+        // the step pairs are unchanged and come first within each tree: the official output is a subsequence
+        const steps = withFinal.records.filter((r) => !r.pos.includes("<answer>"));
+        expect(steps).toEqual(plain.records.filter((r) => !r.pos.includes("<answer>")));
     });
 });

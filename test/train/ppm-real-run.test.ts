@@ -38,7 +38,7 @@ describe.skipIf(!hasTorch)("PPM trained on pairs extracted from a real search", 
 
     it("searches, extracts pairs and trains a PPM that beats chance on pairs of problems it never saw", async () => {
         // 200 problems searched as the shipped models' bootstrap round (8 rollouts x 12 candidates, ~2 pairs a problem);
-        // the trainer's default split holds out 30% of the problems whole (60 problems, ~110 pairs)
+        // the trainer's default split holds out half of the problems with pairs, whole (~85 problems, ~180 pairs)
         const problems = generateDataset({ seed: 11, train: 200, test: 0, ood: 0 }).train;
         const settings = { ...BASE_SETTINGS, prompt: "bootstrap" as const, rollouts: 8, candidates: 12, temperature: 0.7, errorThreshold: 2, seed: 3 };
         const teacher = new TeacherBackend();
@@ -58,7 +58,7 @@ describe.skipIf(!hasTorch)("PPM trained on pairs extracted from a real search", 
         const pairs: object[] = [];
         const summary = await extractPpm({ files: [trees], format: "official", write: (record) => void pairs.push(record), labelling: "q", minMargin: 0.5, minEditDistance: 5 });
         expect(summary.problems).toBe(200);
-        expect(pairs.length).toBeGreaterThanOrEqual(300);
+        expect(pairs.length).toBeGreaterThanOrEqual(320);
         const pairsFile = join(dir, "pairs.jsonl");
         writeFileSync(pairsFile, pairs.map((pair) => JSON.stringify(pair)).join("\n") + "\n");
 
@@ -66,7 +66,8 @@ describe.skipIf(!hasTorch)("PPM trained on pairs extracted from a real search", 
         await makeTestModel({ out: base, steps: 40, seed: 0 });
         const evals: TrainEvent[] = [];
         const result = await trainPpm(
-            { pairs: pairsFile, base, out: join(dir, "ppm"), epochs: 3, batch: 8, lr: 3e-3, warmup: 2, testFraction: 0.3, seed: 0, f32: true },
+            // the last 128 tokens (the step and its context) keep training to ~20 CPU-seconds
+            { pairs: pairsFile, base, out: join(dir, "ppm"), epochs: 4, batch: 8, lr: 3e-3, warmup: 2, testFraction: 0.5, maxLen: 128, seed: 0, f32: true },
             { onEvent: (event) => event.event === "eval" && evals.push(event) },
         );
         const m = result.metrics;
@@ -74,13 +75,14 @@ describe.skipIf(!hasTorch)("PPM trained on pairs extracted from a real search", 
         process.stderr.write(`ppm-real-run: ${JSON.stringify({ train_pairs: m["train_pairs"], train_problems: m["train_problems"], initial: (m["heldout_initial"] as HeldoutReport).accuracy, heldout })}\n`);
         // problem-disjoint by default: whole problems held out, none of them with a training pair
         expect(m["split"]).toBe("problem");
-        expect(m["test_problems"]).toBe(Math.round(0.3 * summary.problemsWithPairs));
+        expect(m["test_problems"]).toBe(Math.round(0.5 * summary.problemsWithPairs));
         expect(m["test_problems_in_training"]).toBe(0);
         expect(Number(m["train_problems"]) + Number(m["test_problems"])).toBe(summary.problemsWithPairs);
-        // Sample size: at least 100 held-out pairs. A PPM at chance ranks at most 59 of 100 right with probability
-        // 0.96 (binomial); the Wilson 95% interval's lower end above 0.5 needs 60 of 100, i.e. a two-sided 5% test.
-        // The interval from resampling whole problems (pairs of one problem are not independent) must clear it too.
-        expect(heldout.pairs).toBeGreaterThanOrEqual(100);
+        // Sample size: at least 150 held-out pairs. The Wilson 95% interval's lower end clears 0.5 from 88 of 150
+        // right (58.7%), which a PPM at chance reaches with probability 0.02 (binomial). The interval from resampling
+        // whole problems (pairs of one problem are not independent) must clear 0.5 too. Measured: 121 of 183 (66.1%;
+        // code vs code 51.6% of 128, code vs print 100% of 55), 18 CPU-seconds of training.
+        expect(heldout.pairs).toBeGreaterThanOrEqual(150);
         expect(heldout.pairs).toBe(m["test_pairs"]);
         expect(heldout.wilson95![0]).toBeGreaterThan(0.5);
         expect(heldout.bootstrap95![0]).toBeGreaterThan(0.5);
