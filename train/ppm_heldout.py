@@ -63,7 +63,7 @@ def split_by_problem(problems: Sequence[str], test_fraction: float, seed: int) -
         return list(range(len(problems))), []
     rng = random.Random(seed)
     rng.shuffle(distinct)
-    n_test = min(len(distinct) - 1, max(1, round(len(distinct) * test_fraction)))
+    n_test = min(len(distinct) - 1, max(1, int(len(distinct) * test_fraction + 0.5)))  # rounded half up
     held = set(distinct[:n_test])
     train = [i for i, p in enumerate(problems) if p not in held]
     test = [i for i, p in enumerate(problems) if p in held]
