@@ -348,8 +348,9 @@ def train_ppm(args, progress: Progress) -> dict:
         # the test set and overstates accuracy.
         train_idx, test_idx = split_by_problem([p[3] for p in pairs], args.test_fraction, args.seed)
         train, test = [pairs[i] for i in train_idx], [pairs[i] for i in test_idx]
-    else:
+    else:  # too few pairs to hold any out
         train, test = pairs, []
+        split = "none"
     train_problems = {p[3] for p in train}
     test_problems = {p[3] for p in test}
     shared = len(train_problems & test_problems)
