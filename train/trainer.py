@@ -3,6 +3,7 @@
 
   python3 train/trainer.py sft --data sft-train.jsonl --out DIR [--preset tiny] [--epochs 1] ...
   python3 train/trainer.py ppm --pairs pairs.jsonl --base POLICY_DIR --out DIR [--epochs 1] ...
+  python3 train/trainer.py eval-ppm --model PPM_DIR --pairs heldout-pairs.jsonl [--out metrics.json]
 
 Progress goes to stdout as JSON lines ({"event": "step" | "eval" | "epoch" | "done" | "error" | ...}); the TypeScript
 driver (`rstar train sft|ppm`) displays them. Exit codes: 0 ok, 2 bad input, 70 internal error.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -41,7 +43,8 @@ from common import InputProblem, Progress, lr_at, make_batches, pad, read_jsonl,
 from gguf_writer import write_gguf  # noqa: E402
 from rstar_model import PRESETS, Llama, ModelConfig, ValueHead, load_checkpoint, load_model_dir, save_checkpoint, write_config  # noqa: E402
 from rstar_tokenizer import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_bpe  # noqa: E402
-from safetensors_io import save_safetensors  # noqa: E402
+from ppm_heldout import heldout_report, pair_kind, problem_of, split_by_problem  # noqa: E402
+from safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 
 SCORE_SCALE = 5.0
 
@@ -284,18 +287,41 @@ def value_of(model: Llama, head: ValueHead, seqs: Sequence[List[int]]) -> torch.
 
 
 @torch.no_grad()
-def eval_ppm(model, head, pairs, batch: int) -> Dict[str, float]:
+def eval_ppm(model, head, pairs, batch: int) -> Dict[str, object]:
+    """Pairwise accuracy (r_pos > r_neg, ties count as wrong) and loss; `hits` says which pairs were ranked right."""
     model.eval()
-    correct, total, loss_sum = 0, 0, 0.0
+    hits: List[bool] = []
+    raw: List[Tuple[float, float]] = []
+    loss_sum = 0.0
     for i in range(0, len(pairs), batch):
         chunk = pairs[i : i + batch]
         values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
         pos, neg = values[: len(chunk)], values[len(chunk) :]
-        correct += int((pos > neg).sum())
-        total += len(chunk)
+        hits.extend(bool(h) for h in (pos > neg).tolist())
+        raw.extend(zip(pos.tolist(), neg.tolist()))
         loss_sum += float(-F.logsigmoid(pos - neg).sum())
     model.train()
-    return {"accuracy": correct / max(1, total), "loss": loss_sum / max(1, total), "pairs": total}
+    total = len(hits)
+    return {"accuracy": sum(hits) / max(1, total), "loss": loss_sum / max(1, total), "pairs": total, "hits": hits, "raw": raw}
+
+
+def read_pairs(path: str, tok: Tokenizer, max_len: int, progress: Progress) -> List[tuple]:
+    """(pos_ids, neg_ids, factor, problem, kind) per usable `{prompt, pos, neg[, pos_count, neg_count]}` record."""
+    records, issues = read_jsonl(path, ["prompt", "pos", "neg"])
+    for msg in issues:
+        progress.emit("issue", message=msg)
+    if not records:
+        raise InputProblem(f"{path}: no usable {{prompt, pos, neg, pos_count, neg_count}} records")
+    pairs = []
+    for r in records:
+        prompt, pos, neg = str(r["prompt"]), str(r["pos"]), str(r["neg"])
+        pairs.append((ppm_ids(tok, prompt, pos, max_len), ppm_ids(tok, prompt, neg, max_len),
+                      ppm_factor(int(r.get("pos_count", 1)), int(r.get("neg_count", 1))), problem_of(prompt), pair_kind(pos, neg)))
+    return pairs
+
+
+def heldout_of(test: Sequence[tuple], ev: Dict[str, object]) -> dict:
+    return heldout_report(ev["hits"], [p[4] for p in test], [p[3] for p in test])  # type: ignore[arg-type]
 
 
 def train_ppm(args, progress: Progress) -> dict:
@@ -310,24 +336,26 @@ def train_ppm(args, progress: Progress) -> dict:
         raise InputProblem(f"--base {base}: needs tokenizer.json and checkpoint.pt (or model.gguf + config.json), as `rstar train sft` writes")
     tok = Tokenizer.load(tok_path)
     model = load_model_dir(base)
-    records, issues = read_jsonl(args.pairs, ["prompt", "pos", "neg"])
-    for msg in issues:
-        progress.emit("issue", message=msg)
-    if not records:
-        raise InputProblem(f"{args.pairs}: no usable {{prompt, pos, neg, pos_count, neg_count}} records")
-    pairs = []
-    for r in records:
-        pos_ids = ppm_ids(tok, str(r["prompt"]), str(r["pos"]), args.max_len)
-        neg_ids = ppm_ids(tok, str(r["prompt"]), str(r["neg"]), args.max_len)
-        pairs.append((pos_ids, neg_ids, ppm_factor(int(r.get("pos_count", 1)), int(r.get("neg_count", 1)))))
+    pairs = read_pairs(args.pairs, tok, args.max_len, progress)
+    split = "problem"
     if args.test_pairs:
-        test_records, _ = read_jsonl(args.test_pairs, ["prompt", "pos", "neg"])
-        test = [(ppm_ids(tok, str(r["prompt"]), str(r["pos"]), args.max_len), ppm_ids(tok, str(r["prompt"]), str(r["neg"]), args.max_len), 1.0) for r in test_records]
+        test = read_pairs(args.test_pairs, tok, args.max_len, progress)
         train = pairs
-    else:  # held-out split of the pairs (the official trainer's test_size=0.05; more here, small data)
-        rng.shuffle(pairs)
-        n_test = max(1, int(len(pairs) * args.test_fraction)) if len(pairs) >= 10 else 0
-        test, train = pairs[:n_test], pairs[n_test:]
+        split = "given"
+    elif len(pairs) >= 10:
+        # Held-out pairs come from problems never seen in training: whole problems (and so every tree of them) go to
+        # one side. The official trainer splits 5% of the pairs at random, which puts siblings of training pairs in
+        # the test set and overstates accuracy.
+        train_idx, test_idx = split_by_problem([p[3] for p in pairs], args.test_fraction, args.seed)
+        train, test = [pairs[i] for i in train_idx], [pairs[i] for i in test_idx]
+    else:  # too few pairs to hold any out
+        train, test = pairs, []
+        split = "none"
+    train_problems = {p[3] for p in train}
+    test_problems = {p[3] for p in test}
+    shared = len(train_problems & test_problems)
+    if shared:
+        progress.emit("warning", message=f"{shared} of {len(test_problems)} held-out problems also have training pairs: held-out accuracy is not problem-disjoint")
     head = ValueHead(model.cfg.dim)
     params = list(model.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW([
@@ -337,7 +365,8 @@ def train_ppm(args, progress: Progress) -> dict:
     steps_per_epoch = (len(train) + args.batch - 1) // args.batch
     total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
     progress.emit("start", kind="ppm", params=model.num_params() + sum(p.numel() for p in head.parameters()), train_pairs=len(train),
-                  test_pairs=len(test), steps=total_steps, steps_per_epoch=steps_per_epoch)
+                  test_pairs=len(test), train_problems=len(train_problems), test_problems=len(test_problems), split=split,
+                  steps=total_steps, steps_per_epoch=steps_per_epoch)
     initial = eval_ppm(model, head, test, args.batch) if test else None
     if initial:
         progress.emit("eval", step=0, epoch=0, accuracy=initial["accuracy"], eval_loss=round(initial["loss"], 4))
@@ -376,16 +405,95 @@ def train_ppm(args, progress: Progress) -> dict:
             ev = eval_ppm(model, head, test, args.batch)
             progress.emit("eval", step=step, epoch=epoch, accuracy=ev["accuracy"], eval_loss=round(ev["loss"], 4))
             history.append({"step": step, "epoch": epoch, "accuracy": ev["accuracy"]})
-    metrics: dict = {"first_loss": first_loss, "steps": step, "train_seconds": round(time.time() - t_start, 1)}
+    metrics: dict = {"first_loss": first_loss, "steps": step, "train_seconds": round(time.time() - t_start, 1),
+                     "split": split, "train_pairs": len(train), "train_problems": len(train_problems)}
     if test:
         final = eval_ppm(model, head, test, args.batch)
-        metrics.update({"initial_accuracy": initial["accuracy"] if initial else None, "accuracy": final["accuracy"], "eval_loss": final["loss"], "test_pairs": final["pairs"]})
+        metrics.update({"initial_accuracy": initial["accuracy"] if initial else None, "accuracy": final["accuracy"], "eval_loss": final["loss"],
+                        "test_pairs": final["pairs"], "test_problems": len(test_problems), "test_problems_in_training": shared,
+                        "heldout": heldout_of(test, final), "heldout_initial": heldout_of(test, initial) if initial else None})
     files = save_policy(model, tok, args.out, f16=not args.f32, name=args.name)
     files.update(save_value_head(head, args.out, model.cfg.dim))
     torch.save({"config": model.cfg.to_json(), "state_dict": model.state_dict(), "v_head": head.state_dict()}, files["checkpoint"])
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump({**metrics, "history": history}, f, indent=2)
     files["metrics"] = os.path.join(args.out, "metrics.json")
+    return {"files": files, "metrics": metrics}
+
+
+def load_tokenizer(directory: str, tokenizer: Optional[str] = None) -> Tokenizer:
+    """--tokenizer, else DIR/tokenizer.json, else the merges stored in DIR/model.gguf (a shipped PPM directory has
+    no tokenizer.json: llama.cpp reads the GGUF's own)."""
+    path = tokenizer or os.path.join(directory, "tokenizer.json")
+    if os.path.isfile(path):
+        return Tokenizer.load(path)
+    if tokenizer:
+        raise InputProblem(f"--tokenizer {tokenizer}: no such file")
+    from gguf_writer import read_gguf
+
+    gguf = os.path.join(directory, "model.gguf")
+    if not os.path.isfile(gguf):
+        raise InputProblem(f"{directory}: needs tokenizer.json or model.gguf")
+    meta, _ = read_gguf(gguf)
+    tok = Tokenizer([tuple(m.split(" ", 1)) for m in meta["tokenizer.ggml.merges"]])  # type: ignore[misc]
+    if tok.tokens != list(meta["tokenizer.ggml.tokens"]):
+        raise InputProblem(f"{gguf}: its vocabulary is not an rstar-bpe-v1 tokenizer's; pass --tokenizer")
+    return tok
+
+
+def load_value_head(directory: str, dim: int) -> ValueHead:
+    path = os.path.join(directory, "value_head.safetensors")
+    if not os.path.isfile(path):
+        raise InputProblem(f"{directory}: no value_head.safetensors (a PPM directory written by `rstar train ppm`)")
+    tensors = load_safetensors(path)
+    weight, bias = tensors.get("v_head.weight"), tensors.get("v_head.bias")
+    if weight is None or bias is None or weight.size != dim:
+        raise InputProblem(f"{path}: needs v_head.weight [1, {dim}] and v_head.bias [1] for a backbone of hidden size {dim}")
+    head = ValueHead(dim)
+    with torch.no_grad():
+        head.summary.weight.copy_(torch.from_numpy(weight.astype(np.float32).reshape(1, dim)))
+        head.summary.bias.copy_(torch.from_numpy(bias.astype(np.float32).reshape(1)))
+    return head
+
+
+def evaluate_ppm(args, progress: Progress) -> dict:
+    """Scores every pair of --pairs with a trained PPM directory (backbone + value head, as search runs it) and
+    reports pairwise accuracy overall and by kind with sample sizes and 95% intervals. Nothing is trained."""
+    set_threads(args.threads)
+    directory = args.model
+    has_weights = os.path.isfile(os.path.join(directory, "checkpoint.pt")) or (
+        os.path.isfile(os.path.join(directory, "model.gguf")) and os.path.isfile(os.path.join(directory, "config.json")))
+    if not has_weights:
+        raise InputProblem(f"--model {directory}: needs checkpoint.pt, or model.gguf + config.json, and value_head.safetensors")
+    tok = load_tokenizer(directory, args.tokenizer)
+    model = load_model_dir(directory)
+    head = load_value_head(directory, model.cfg.dim)
+    pairs = read_pairs(args.pairs, tok, args.max_len, progress)
+    problems = {p[3] for p in pairs}
+    progress.emit("start", kind="ppm-eval", params=model.num_params() + model.cfg.dim + 1, test_pairs=len(pairs), test_problems=len(problems))
+    t0 = time.time()
+    ev = eval_ppm(model, head, pairs, args.batch)
+    metrics: dict = {"split": "given", "accuracy": ev["accuracy"], "eval_loss": ev["loss"], "test_pairs": len(pairs),
+                     "test_problems": len(problems), "heldout": heldout_of(pairs, ev), "eval_seconds": round(time.time() - t0, 1)}
+    if args.train_pairs:
+        seen = {problem_of(str(r["prompt"])) for r in read_jsonl(args.train_pairs, ["prompt"])[0]}
+        shared = len(problems & seen)
+        metrics["test_problems_in_training"] = shared
+        if shared:
+            progress.emit("warning", message=f"{shared} of {len(problems)} evaluated problems also have pairs in {args.train_pairs}: not problem-disjoint")
+    progress.emit("eval", step=0, epoch=0, accuracy=ev["accuracy"], eval_loss=round(float(ev["loss"]), 4))
+    files: Dict[str, str] = {}
+    if args.scores:
+        os.makedirs(os.path.dirname(os.path.abspath(args.scores)), exist_ok=True)
+        with open(args.scores, "w", encoding="utf-8") as f:
+            for (pos, neg), pair in zip(ev["raw"], pairs):  # type: ignore[arg-type]
+                f.write(json.dumps({"pos_score": math.tanh(pos / SCORE_SCALE), "neg_score": math.tanh(neg / SCORE_SCALE), "kind": pair[4]}) + "\n")
+        files["scores"] = args.scores
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(metrics, f, indent=2)
+        files["metrics"] = args.out
     return {"files": files, "metrics": metrics}
 
 
@@ -459,6 +567,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--head-lr", type=float, default=0.0, help="value head learning rate (default --lr)")
     p.add_argument("--batch", type=int, default=16)
 
+    e = sub.add_parser("eval-ppm", help="pairwise accuracy of a trained PPM directory on pairs, overall and by kind (no training)")
+    e.add_argument("--model", required=True, help="PPM directory: model.gguf + config.json (or checkpoint.pt) and value_head.safetensors")
+    e.add_argument("--pairs", required=True, help="{prompt, pos, neg} pairs to score (from problems the PPM never saw)")
+    e.add_argument("--train-pairs", help="the PPM's training pairs: count evaluated problems that also appear there")
+    e.add_argument("--tokenizer", help="tokenizer.json (default: the directory's, else the GGUF's vocabulary)")
+    e.add_argument("--out", default=None, help="write the metrics JSON here")
+    e.add_argument("--scores", default=None, help="write each pair's scores here (JSONL {pos_score, neg_score, kind}, score = tanh(head / 5))")
+    e.add_argument("--batch", type=int, default=16)
+    e.add_argument("--max-len", type=int, default=768)
+    e.add_argument("--threads", type=int, default=1)
+    e.add_argument("--quiet", action="store_true")
+
     v = sub.add_parser("solve", help="greedy solve rate of a policy directory on problems {question, answer}")
     v.add_argument("--model", required=True, help="directory with checkpoint.pt and tokenizer.json")
     v.add_argument("--data", required=True)
@@ -480,9 +600,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     progress = Progress(quiet=args.quiet, log_path=None)
     try:
-        os.makedirs(args.out, exist_ok=True)
-        progress.log = open(os.path.join(args.out, "train-log.jsonl"), "w", encoding="utf-8")
-        result = train_sft(args, progress) if args.command == "sft" else train_ppm(args, progress)
+        if args.command == "eval-ppm":
+            result = evaluate_ppm(args, progress)
+        else:
+            os.makedirs(args.out, exist_ok=True)
+            progress.log = open(os.path.join(args.out, "train-log.jsonl"), "w", encoding="utf-8")
+            result = train_sft(args, progress) if args.command == "sft" else train_ppm(args, progress)
         progress.emit("done", **result)
         return 0
     except InputProblem as e:

@@ -151,3 +151,70 @@ export interface TrlPpmRecord {
 export function trlPpmRecord(pair: PpmPair): TrlPpmRecord {
     return { prompt: pair.prefix, chosen: pair.chosen.text, rejected: pair.rejected.text };
 }
+
+/** A final-answer pair: two whole trajectories of one tree that end in a correct and a wrong answer. */
+export interface FinalAnswerPair {
+    /** The question prompt (official `get_prefix` of the root). */
+    prompt: string;
+    /** The answer leaves; the pair's texts are every step from the root down to them. */
+    chosen: TreeNode;
+    rejected: TreeNode;
+    chosenText: string;
+    rejectedText: string;
+    /** Mean Q along the chosen and the rejected trajectory. */
+    chosenMeanQ: number;
+    rejectedMeanQ: number;
+    posCount: number;
+    negCount: number;
+}
+
+/**
+ * Final-answer pairs as the rStar-Math paper describes them for the last step (§3.3: "for the final answer step,
+ * where identical reasoning trajectories rarely occur, we take the two correct trajectories with the highest average
+ * Q-values as positives and the two incorrect ones with the lowest as negatives"). Not in the official scripts,
+ * whose expansions keep one answer child, so their step pairs never compare two answers. Each side is the whole
+ * trajectory, which is exactly the text the PPM scores for an answer node during search (prompt + every step).
+ * Trajectories with the same text are counted once; no margin or edit-distance threshold applies.
+ */
+export function selectFinalAnswerPairs(tree: ExtractionTree, label: (leaf: TreeNode) => LeafLabel = officialLeafLabel): FinalAnswerPair[] {
+    interface Trajectory {
+        leaf: TreeNode;
+        text: string;
+        meanQ: number;
+    }
+    const correct = new Map<string, Trajectory>();
+    const wrong = new Map<string, Trajectory>();
+    for (const leaf of tree.nodes) {
+        if (!isValidFinalAnswer(leaf)) continue;
+        const verdict = label(leaf);
+        if (!verdict.correct && !verdict.wrong) continue;
+        const steps = stepsTo(leaf);
+        const text = steps.map((step) => step.text).join("");
+        const meanQ = pySum(steps.map((step) => step.q)) / steps.length;
+        const into = verdict.correct ? correct : wrong;
+        const seen = into.get(text);
+        if (seen === undefined || (verdict.correct ? meanQ > seen.meanQ : meanQ < seen.meanQ)) into.set(text, { leaf, text, meanQ });
+    }
+    const byMeanQ = (a: Trajectory, b: Trajectory) => compareNumbers(a.meanQ, b.meanQ);
+    const chosen = pySorted([...correct.values()], byMeanQ, true).slice(0, 2);
+    const rejected = pySorted([...wrong.values()], byMeanQ).slice(0, 2);
+    const prompt = officialPrompt(tree.question);
+    const pairs: FinalAnswerPair[] = [];
+    for (const good of chosen) {
+        for (const bad of rejected) {
+            pairs.push({
+                prompt, chosen: good.leaf, rejected: bad.leaf, chosenText: good.text, rejectedText: bad.text,
+                chosenMeanQ: good.meanQ, rejectedMeanQ: bad.meanQ, posCount: chosen.length, negCount: rejected.length,
+            });
+        }
+    }
+    return pairs;
+}
+
+export function officialFinalAnswerRecord(pair: FinalAnswerPair): OfficialPpmRecord {
+    return { prompt: pair.prompt, neg: pair.rejectedText, pos: pair.chosenText, neg_count: pair.negCount, pos_count: pair.posCount };
+}
+
+export function trlFinalAnswerRecord(pair: FinalAnswerPair): TrlPpmRecord {
+    return { prompt: pair.prompt, chosen: pair.chosenText, rejected: pair.rejectedText };
+}

@@ -3,7 +3,17 @@ import { statSync } from "node:fs";
 import { RstarError } from "../errors/index.js";
 import type { Judgement } from "../grading/index.js";
 import { readJsonLines } from "../util/index.js";
-import { officialLeafLabel, officialPpmRecord, selectPairs, trlPpmRecord, type LeafLabel, type PpmOptions } from "./extract-ppm.js";
+import {
+    officialFinalAnswerRecord,
+    officialLeafLabel,
+    officialPpmRecord,
+    selectFinalAnswerPairs,
+    selectPairs,
+    trlFinalAnswerRecord,
+    trlPpmRecord,
+    type LeafLabel,
+    type PpmOptions,
+} from "./extract-ppm.js";
 import { SftPool, containsError, correctTrajectories, officialSftRecord, sftAnswerLeaves, trlSftRecord } from "./extract-sft.js";
 import { isValidFinalAnswer, readTreeRecord, stepsTo, type ExtractionTree, type TreeNode } from "./extract-tree.js";
 
@@ -68,6 +78,11 @@ export interface ExtractPpmOptions extends ExtractCommonOptions, PpmOptions {
     labelling: PpmLabelling;
     /** Needed with labelling "grader". */
     grader?: ExtractGrader;
+    /**
+     * Also write the paper's final-answer pairs (two best correct vs two worst wrong whole trajectories per tree, by
+     * mean Q; `selectFinalAnswerPairs`) after each tree's step pairs. Default false: the official scripts' pairs only.
+     */
+    finalAnswerPairs?: boolean;
 }
 
 export interface ExtractSummary {
@@ -106,8 +121,10 @@ export interface PpmSummary extends ExtractSummary {
     problemsWithPairs: number;
     /** Pairs before the margin and edit-distance thresholds (what extra_rm_file.py writes). */
     candidatePairs: number;
-    /** Pairs written (= records). */
+    /** Pairs written (= records), final-answer pairs included. */
     pairs: number;
+    /** Of them, final-answer pairs (with `finalAnswerPairs`). */
+    finalAnswerPairs: number;
     droppedByMargin: number;
     droppedByEditDistance: number;
     /** Trees with answer leaves of which none is labelled (with "q": no terminal Q of ±1, e.g. searched without gold). */
@@ -196,7 +213,7 @@ export async function extractPpm(options: ExtractPpmOptions): Promise<PpmSummary
     if (options.labelling === "grader" && options.grader === undefined) throw new RstarError("INVALID_ARGUMENT", 'labelling "grader" needs a grader');
     const summary: PpmSummary = {
         kind: "ppm", ...emptySummary(options.files),
-        problemsWithPairs: 0, candidatePairs: 0, pairs: 0, droppedByMargin: 0, droppedByEditDistance: 0, unlabeledTrees: 0,
+        problemsWithPairs: 0, candidatePairs: 0, pairs: 0, finalAnswerPairs: 0, droppedByMargin: 0, droppedByEditDistance: 0, unlabeledTrees: 0,
     };
     await forEachTree(options, summary, "reading", async (tree) => {
         const answerLeaves = tree.nodes.filter(isValidFinalAnswer);
@@ -213,11 +230,18 @@ export async function extractPpm(options: ExtractPpmOptions): Promise<PpmSummary
         summary.candidatePairs += selection.candidates;
         summary.droppedByMargin += selection.droppedByMargin;
         summary.droppedByEditDistance += selection.droppedByEditDistance;
-        if (selection.kept.length > 0) summary.problemsWithPairs += 1;
+        const finalPairs = options.finalAnswerPairs === true ? selectFinalAnswerPairs(tree, label) : [];
+        if (selection.kept.length > 0 || finalPairs.length > 0) summary.problemsWithPairs += 1;
         for (const pair of selection.kept) {
             await options.write(options.format === "trl" ? trlPpmRecord(pair) : officialPpmRecord(pair));
             summary.records += 1;
             summary.pairs += 1;
+        }
+        for (const pair of finalPairs) {
+            await options.write(options.format === "trl" ? trlFinalAnswerRecord(pair) : officialFinalAnswerRecord(pair));
+            summary.records += 1;
+            summary.pairs += 1;
+            summary.finalAnswerPairs += 1;
         }
     });
     return summary;

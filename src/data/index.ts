@@ -19,6 +19,15 @@ export { readTreeRecord, officialPrompt, isValidFinalAnswer, OFFICIAL_MAX_CHILDR
 export type { ExtractionTree, TreeNode, TreeReadResult } from "./extract-tree.js";
 export { selectSft, correctTrajectories, SftPool, officialSftRecord, trlSftRecord } from "./extract-sft.js";
 export type { SftSelection, SftTrajectory, OfficialSftRecord, TrlSftRecord } from "./extract-sft.js";
-export { selectPairs, officialLeafLabel, officialPpmRecord, trlPpmRecord, OFFICIAL_PPM_OPTIONS } from "./extract-ppm.js";
-export type { PpmOptions, PpmPair, PpmSelection, LeafLabel, OfficialPpmRecord, TrlPpmRecord } from "./extract-ppm.js";
+export {
+    selectPairs,
+    selectFinalAnswerPairs,
+    officialLeafLabel,
+    officialPpmRecord,
+    officialFinalAnswerRecord,
+    trlPpmRecord,
+    trlFinalAnswerRecord,
+    OFFICIAL_PPM_OPTIONS,
+} from "./extract-ppm.js";
+export type { PpmOptions, PpmPair, PpmSelection, FinalAnswerPair, LeafLabel, OfficialPpmRecord, TrlPpmRecord } from "./extract-ppm.js";
 export { editDistance } from "./extract-python.js";

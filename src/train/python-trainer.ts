@@ -80,10 +80,52 @@ export interface PpmOptions extends CommonTrainOptions {
     pairs: string;
     /** Policy directory the backbone starts from: tokenizer.json and checkpoint.pt, or model.gguf (F32/F16) + config.json. */
     base: string;
+    /** Held-out pairs. Without them, a `testFraction` of the problems (default 0.1) is held out, whole. */
     testPairs?: string;
+    /** Share of the distinct problems whose pairs are held out (never a share of the pairs: siblings would leak). */
     testFraction?: number;
     headLr?: number;
     batch?: number;
+}
+
+/** Pairwise accuracy on held-out pairs, with its sample size and two 95% intervals (train/ppm_heldout.py). */
+export interface PairAccuracy {
+    pairs: number;
+    /** Distinct problems the pairs come from (a pair's problem: its prompt up to the assistant opening). */
+    problems: number;
+    correct: number;
+    /** correct / pairs (r_pos > r_neg; a tie counts as wrong); null without pairs. */
+    accuracy: number | null;
+    /** Wilson score interval, pairs treated as independent. */
+    wilson95: [number, number] | null;
+    /** Percentile interval of 2,000 bootstrap resamples of whole problems. */
+    bootstrap95: [number, number] | null;
+}
+
+/** The kinds of pair held-out accuracy is broken down by (docs/training.md, "Held-out PPM accuracy"). */
+export type PairKind = "code_vs_code" | "code_vs_answer" | "final_answer";
+
+/** `metrics.heldout` of `train ppm` and `eval-ppm`: accuracy overall and by kind. */
+export interface HeldoutReport extends PairAccuracy {
+    by_kind: Record<PairKind, PairAccuracy>;
+}
+
+export interface PpmEvalOptions {
+    /** Trained PPM directory: model.gguf + config.json (or checkpoint.pt) and value_head.safetensors. */
+    ppm: string;
+    /** `{prompt, pos, neg}` pairs to score, from problems the PPM never saw. */
+    pairs: string;
+    /** The PPM's training pairs, if known: the result counts evaluated problems that also appear there. */
+    trainPairs?: string;
+    /** tokenizer.json (default: the directory's, else the vocabulary in its model.gguf). */
+    tokenizer?: string;
+    /** Write the metrics JSON to this file. */
+    out?: string;
+    /** Write each pair's scores to this JSONL file: `{pos_score, neg_score, kind}` (score = tanh(head output / 5), as search sees it). */
+    scores?: string;
+    batch?: number;
+    maxLen?: number;
+    threads?: number;
 }
 
 /** The Python trainer script (train/trainer.py in the package root). */
@@ -163,6 +205,34 @@ export async function trainPpm(options: PpmOptions, hooks: RunHooks = {}): Promi
     flag(args, "--test-fraction", options.testFraction);
     flag(args, "--head-lr", options.headLr);
     flag(args, "--batch", options.batch);
+    return runTrainer(trainerScript(), args, hooks);
+}
+
+/**
+ * Scores every pair with a trained PPM (nothing is trained): `metrics.heldout` is a {@link HeldoutReport}, with
+ * `accuracy`, `eval_loss`, `test_pairs`, `test_problems` and, with `trainPairs`, `test_problems_in_training`.
+ */
+export async function evalPpm(options: PpmEvalOptions, hooks: RunHooks = {}): Promise<TrainResult> {
+    requireFile(options.pairs, "--pairs");
+    if (options.trainPairs !== undefined) requireFile(options.trainPairs, "--train-pairs");
+    if (options.tokenizer !== undefined) requireFile(options.tokenizer, "--tokenizer");
+    const has = (name: string) => existsSync(join(options.ppm, name));
+    if (!has("value_head.safetensors") || !(has("checkpoint.pt") || (has("model.gguf") && has("config.json")))) {
+        throw new RstarError(
+            "FILE_NOT_FOUND",
+            `--ppm ${options.ppm}: needs value_head.safetensors and model.gguf + config.json (or checkpoint.pt), as \`rstar train ppm\` writes`,
+        );
+    }
+    const args = ["eval-ppm"];
+    flag(args, "--model", options.ppm);
+    flag(args, "--pairs", options.pairs);
+    flag(args, "--train-pairs", options.trainPairs);
+    flag(args, "--tokenizer", options.tokenizer);
+    flag(args, "--out", options.out);
+    flag(args, "--scores", options.scores);
+    flag(args, "--batch", options.batch);
+    flag(args, "--max-len", options.maxLen);
+    flag(args, "--threads", options.threads);
     return runTrainer(trainerScript(), args, hooks);
 }
 

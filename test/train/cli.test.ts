@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../src/cli/commands/train.js";
-import { describeTrainEvent } from "../../src/train/index.js";
+import { describeHeldout, describeTrainEvent } from "../../src/train/index.js";
 import { trainingPython } from "./support.js";
 
 /** Runs `rstar train ...` in process, as src/cli/main.ts wires it; returns stdout, stderr and the exit code. */
@@ -53,7 +53,11 @@ describe("rstar train", () => {
         expect(ppm.stdout).toContain("--pairs <file>");
         expect(ppm.stdout).toContain("value_head.safetensors");
         const train = await cli(["train", "--help"]);
-        expect(train.stdout).toMatch(/sft[\s\S]*ppm/);
+        expect(train.stdout).toMatch(/sft[\s\S]*ppm[\s\S]*eval-ppm/);
+        const evalPpm = await cli(["train", "eval-ppm", "--help"]);
+        expect(evalPpm.code).toBe(0);
+        expect(evalPpm.stdout).toContain("--ppm <dir>");
+        expect(evalPpm.stdout).toContain("final_answer");
     });
 
     it("exits 2 on a missing input file, a bad flag or a --base without a checkpoint", async () => {
@@ -100,5 +104,23 @@ describe("rstar train", () => {
         );
         expect(describeTrainEvent({ event: "eval", step: 10, accuracy: 0.8125, eval_loss: 0.5 })).toContain("held-out accuracy 81.3%");
         expect(describeTrainEvent({ event: "done" })).toBeNull();
+        expect(describeTrainEvent({ event: "warning", message: "2 of 9 held-out problems also have training pairs" })).toBe("warning: 2 of 9 held-out problems also have training pairs");
+        expect(describeTrainEvent({ event: "start", kind: "ppm", params: 1e6, train_pairs: 90, test_pairs: 10, train_problems: 45, test_problems: 5, split: "problem", steps: 6 })).toContain(
+            "90 train / 10 held-out pairs (45 / 5 problems, split problem)",
+        );
+    });
+
+    it("describes a held-out report overall and by kind, with sample sizes and intervals", () => {
+        const none = { pairs: 0, problems: 0, correct: 0, accuracy: null, wilson95: null, bootstrap95: null };
+        const lines = describeHeldout({
+            pairs: 100, problems: 40, correct: 70, accuracy: 0.7, wilson95: [0.6042, 0.7811], bootstrap95: [0.6, 0.79],
+            by_kind: { code_vs_code: { pairs: 80, problems: 40, correct: 52, accuracy: 0.65, wilson95: [0.5411, 0.7464], bootstrap95: [0.53, 0.76] }, code_vs_answer: { ...none, pairs: 20, problems: 12, correct: 18, accuracy: 0.9, wilson95: [0.699, 0.9721], bootstrap95: [0.75, 1] }, final_answer: none },
+        });
+        expect(lines).toEqual([
+            "held-out pairwise accuracy: 70.0% of 100 pairs from 40 problems, 95% CI 60.4%-78.1% (by problem 60.0%-79.0%)",
+            "  code vs code: 65.0% of 80 pairs from 40 problems, 95% CI 54.1%-74.6% (by problem 53.0%-76.0%)",
+            "  code vs print/answer: 90.0% of 20 pairs from 12 problems, 95% CI 69.9%-97.2% (by problem 75.0%-100.0%)",
+            "  correct vs wrong final answer: no pairs",
+        ]);
     });
 });

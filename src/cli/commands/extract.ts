@@ -39,6 +39,7 @@ interface PpmFlags extends InputFlags {
     minMargin: number;
     minEditDistance: number;
     label: PpmLabelling;
+    finalAnswerPairs?: boolean;
 }
 
 /** Malformed records printed one by one before the rest are only counted. */
@@ -106,6 +107,10 @@ Examples:
                 new Option("--label <how>", 'which leaves are correct/wrong: "q" (official: terminal Q of exactly 1 / -1) or "grader" (grade the final answer against "answer")')
                     .choices(["q", "grader"])
                     .default("q"),
+            )
+            .option(
+                "--final-answer-pairs",
+                "also write the paper's final-answer pairs: per tree, the 2 correct whole trajectories with the highest mean Q vs the 2 wrong ones with the lowest (not in the official scripts)",
             ),
     )
         .addHelpText(
@@ -260,12 +265,14 @@ async function ppmCommand(flags: PpmFlags): Promise<ExitCodeValue> {
             minMargin: flags.minMargin,
             minEditDistance: flags.minEditDistance,
             labelling: flags.label,
+            ...(flags.finalAnswerPairs === true ? { finalAnswerPairs: true } : {}),
             ...(grader === undefined ? {} : { grader }),
         }),
     );
     report(summary, flags, issuesPrinted, [
         `problems     ${summary.problems} (${summary.problemsWithPairs} with pairs)`,
-        `pairs        ${summary.pairs} written of ${summary.candidatePairs} candidates (${summary.droppedByMargin} below margin ${flags.minMargin}, ${summary.droppedByEditDistance} below edit distance ${flags.minEditDistance})`,
+        `pairs        ${summary.pairs - summary.finalAnswerPairs} written of ${summary.candidatePairs} candidates (${summary.droppedByMargin} below margin ${flags.minMargin}, ${summary.droppedByEditDistance} below edit distance ${flags.minEditDistance})`,
+        ...(flags.finalAnswerPairs === true ? [`final        ${summary.finalAnswerPairs} final-answer pairs (whole trajectories) written too`] : []),
         ...(summary.unlabeledTrees > 0 && flags.label === "q"
             ? [`warning      ${summary.unlabeledTrees} trees have answers but no terminal Q of exactly 1 or -1 (searched without ground-truth rewards?); try --label grader`]
             : []),

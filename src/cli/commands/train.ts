@@ -1,7 +1,19 @@
 import type { Command } from "commander";
 import { SingleBar } from "cli-progress";
 import { RstarError } from "../../errors/index.js";
-import { describeTrainEvent, trainPpm, trainSft, type PpmOptions, type SftOptions, type TrainEvent, type TrainResult } from "../../train/index.js";
+import {
+    describeHeldout,
+    describeTrainEvent,
+    evalPpm,
+    trainPpm,
+    trainSft,
+    type HeldoutReport,
+    type PpmEvalOptions,
+    type PpmOptions,
+    type SftOptions,
+    type TrainEvent,
+    type TrainResult,
+} from "../../train/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
 
@@ -39,6 +51,20 @@ interface PpmFlags extends CommonFlags {
     testPairs?: string;
     headLr?: number;
     batch?: number;
+}
+
+interface EvalPpmFlags {
+    ppm: string;
+    pairs: string;
+    trainPairs?: string;
+    tokenizer?: string;
+    out?: string;
+    scores?: string;
+    batch?: number;
+    maxLen?: number;
+    threads: number;
+    json?: boolean;
+    quiet?: boolean;
 }
 
 const PRESETS = ["test", "tiny", "small", "base"] as const;
@@ -85,7 +111,7 @@ Exit codes: 0 ok; 1 trained, but some input lines were malformed (skipped); 2 ba
         .requiredOption("--pairs <file>", "preference pairs {prompt, pos, neg, pos_count, neg_count} (`rstar extract ppm`)")
         .requiredOption("--base <dir>", "policy directory written by `rstar train sft` (tokenizer.json + checkpoint.pt, or model.gguf + config.json)")
         .requiredOption("--out <dir>", "output directory (created; files in it are overwritten)")
-        .option("--test-pairs <file>", "held-out pairs (default: 10% of --pairs)")
+        .option("--test-pairs <file>", "held-out pairs (default: the pairs of 10% of the problems in --pairs, held out whole)")
         .option("--head-lr <x>", "value head learning rate (default: --lr)", positiveNumber("--head-lr"))
         .option("--batch <n>", "pairs per batch (default 16)", positiveInt("--batch"));
     commonOptions(ppm, "5e-4");
@@ -94,6 +120,9 @@ Exit codes: 0 ok; 1 trained, but some input lines were malformed (skipped); 2 ba
         `
 Loss: -log sigmoid(r_pos - r_neg) weighted by 1/(pos_count * neg_count), summed over the batch (official train_RM.py);
 r = value head (linear) on the last token's final hidden state. Held-out reward accuracy is reported every epoch.
+Without --test-pairs, whole problems are held out (a pair's problem is its prompt up to the assistant opening), so
+no held-out problem has a training pair. At the end: held-out accuracy overall and by kind (code vs code, code vs
+print/answer step, correct vs wrong final answer) with pairs, problems and 95% intervals (metrics.heldout).
 
 Files in --out: model.gguf (the fine-tuned backbone, same tokenizer), value_head.safetensors (v_head.weight [1, hidden],
 v_head.bias [1]), value_head.json (hidden size, score scale 5: score = tanh(output / 5)), tokenizer.json,
@@ -106,6 +135,41 @@ Exit codes: 0 ok; 1 trained, but some input lines were malformed (skipped); 2 ba
 3 no Python with torch; 70 internal error; 130 interrupted. See docs/training.md.`,
     );
     ppm.action(action("train ppm", (flags: PpmFlags) => runPpm(flags)));
+
+    const evalPpmCommand = train
+        .command("eval-ppm")
+        .description("score held-out preference pairs with a trained PPM: pairwise accuracy overall and by kind, with 95% intervals")
+        .requiredOption("--ppm <dir>", "PPM directory (model.gguf + config.json or checkpoint.pt, value_head.safetensors), e.g. models/ppm")
+        .requiredOption("--pairs <file>", "pairs {prompt, pos, neg} from problems the PPM never saw (`rstar extract ppm`)")
+        .option("--train-pairs <file>", "the PPM's training pairs: report how many evaluated problems also appear there")
+        .option("--tokenizer <file>", "tokenizer.json (default: the PPM directory's, else the vocabulary in its model.gguf)")
+        .option("--out <file>", "also write the metrics JSON to this file")
+        .option("--scores <file>", "write each pair's scores as JSONL {pos_score, neg_score, kind} (score = tanh(head / 5), as search sees it)")
+        .option("--batch <n>", "pairs per forward batch (default 16)", positiveInt("--batch"))
+        .option("--max-len <n>", "longest sequence in tokens, longer inputs keep their end (default 768)", positiveInt("--max-len"))
+        .option("--threads <n>", "PyTorch threads", positiveInt("--threads"), 1)
+        .option("--json", "print the result {files, metrics, issues} as JSON on stdout")
+        .option("--quiet", "no progress output");
+    evalPpmCommand.addHelpText(
+        "after",
+        `
+Scores prompt + pos and prompt + neg as search does (value head on the last token's final hidden state; PyTorch on
+the same weights llama.cpp runs) and counts a pair right when pos scores higher. Kinds, from the step texts:
+code_vs_code (neither step ends the solution), code_vs_answer (one side prints or states an answer, the other
+continues with code), final_answer (both sides end the solution: they differ in the final answer). Intervals:
+Wilson (pairs as independent) and a bootstrap over whole problems.
+
+Example (held-out pairs from fresh problems, searched with the noisy teacher):
+  rstar synth generate --out fresh --seed 4242 --train 200 --test 0 --ood 0
+  rstar teacher serve --port 8090 &
+  rstar search --dataset fresh/train.jsonl --policy-url http://127.0.0.1:8090/v1 --model rstar-synth-teacher --preset bootstrap --out fresh-run
+  rstar extract ppm --run fresh-run --out fresh-pairs.jsonl --min-edit-distance 5 --final-answer-pairs
+  rstar train eval-ppm --ppm models/ppm --pairs fresh-pairs.jsonl
+
+Exit codes: 0 ok; 1 scored, but some input lines were malformed (skipped); 2 bad usage or input;
+3 no Python with torch; 70 internal error; 130 interrupted. See docs/training.md.`,
+    );
+    evalPpmCommand.action(action("train eval-ppm", (flags: EvalPpmFlags) => runEvalPpm(flags)));
 }
 
 function commonOptions(command: Command, defaultLr: string): void {
@@ -166,9 +230,24 @@ async function runPpm(flags: PpmFlags): Promise<ExitCodeValue> {
     return withDisplay("train ppm", flags, (hooks) => trainPpm(options, hooks));
 }
 
+async function runEvalPpm(flags: EvalPpmFlags): Promise<ExitCodeValue> {
+    const options: PpmEvalOptions = {
+        ppm: flags.ppm,
+        pairs: flags.pairs,
+        threads: flags.threads,
+        ...(flags.trainPairs === undefined ? {} : { trainPairs: flags.trainPairs }),
+        ...(flags.tokenizer === undefined ? {} : { tokenizer: flags.tokenizer }),
+        ...(flags.out === undefined ? {} : { out: flags.out }),
+        ...(flags.scores === undefined ? {} : { scores: flags.scores }),
+        ...(flags.batch === undefined ? {} : { batch: flags.batch }),
+        ...(flags.maxLen === undefined ? {} : { maxLen: flags.maxLen }),
+    };
+    return withDisplay("train eval-ppm", flags, (hooks) => evalPpm(options, hooks));
+}
+
 async function withDisplay(
     label: string,
-    flags: CommonFlags,
+    flags: { json?: boolean; quiet?: boolean },
     run: (hooks: { onEvent: (event: TrainEvent) => void; onStderr: (line: string) => void; signal: AbortSignal }) => Promise<TrainResult>,
 ): Promise<ExitCodeValue> {
     const display = new TrainProgressDisplay(label, Boolean(process.stderr.isTTY), flags.quiet === true);
@@ -193,7 +272,9 @@ async function withDisplay(
         process.removeListener("SIGINT", onSigint);
     }
     display.stop();
-    if (!flags.quiet) process.stderr.write(`${label}: wrote ${Object.values(result.files).join(", ")}\n`);
+    const heldout = result.metrics["heldout"] as HeldoutReport | undefined;
+    if (!flags.quiet && heldout !== undefined && heldout !== null) for (const line of describeHeldout(heldout)) process.stderr.write(`${label}: ${line}\n`);
+    if (!flags.quiet && Object.keys(result.files).length > 0) process.stderr.write(`${label}: wrote ${Object.values(result.files).join(", ")}\n`);
     if (flags.json) process.stdout.write(JSON.stringify(result) + "\n");
     return result.issues.length > 0 ? ExitCode.someRecordsMalformed : ExitCode.ok;
 }
