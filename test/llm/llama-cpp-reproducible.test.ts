@@ -16,11 +16,14 @@ import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
 const MODEL = "models/policy/model.gguf";
 const problems = (await loadDataset("models/heldout/test.jsonl")).slice(0, 6);
 
-/** A prompt per problem at the root and one two steps deep (partial solutions from the gold solution), as MCTS sends. */
+/**
+ * Prompts per problem at the root and 2 and 4 steps deep (partial solutions from the gold solution), as MCTS sends:
+ * the longer prompts fill llama.cpp's decode batches, where the old shared context mixed sequences.
+ */
 function prompts(): string[] {
     return problems.flatMap((problem) => {
         const steps = String(problem.record["solution"] ?? "").split("<end_of_step>");
-        return [sftPrompt(problem.question), sftPrompt(problem.question, "\n" + steps.slice(0, 2).join("<end_of_step>") + "<end_of_step>")];
+        return [0, 2, 4].map((depth) => sftPrompt(problem.question, depth === 0 ? "" : "\n" + steps.slice(0, depth).join("<end_of_step>") + "<end_of_step>"));
     });
 }
 
@@ -41,10 +44,12 @@ async function oneAtATime(list: GenerateRequest[]): Promise<string[][]> {
     }
 }
 
-async function allInFlight(sequences: number, list: GenerateRequest[]): Promise<string[][]> {
+/** Every request at once; with `stagger`, request i starts (i * 23) % 60 ms late, so prompts meet generations. */
+async function allInFlight(sequences: number, list: GenerateRequest[], stagger = false): Promise<string[][]> {
     const backend = create(sequences);
     try {
-        const results = await Promise.all(list.map((request) => backend.generate(request)));
+        const delay = (index: number) => new Promise((resolve) => setTimeout(resolve, stagger ? (index * 23) % 60 : 0));
+        const results = await Promise.all(list.map(async (request, index) => (await delay(index), backend.generate(request))));
         return results.map((result) => result.completions.map((completion) => completion.text));
     } finally {
         await backend.dispose();
@@ -62,7 +67,8 @@ describe("LlamaCppBackend is reproducible under concurrency (shipped policy)", (
             if (sampling.temperature === 0) for (const siblings of reference) expect(new Set(siblings).size).toBe(1);
             expect(await allInFlight(4, list)).toEqual(reference);
             expect(await allInFlight(8, list)).toEqual(reference);
-        }, 240_000);
+            expect(await allInFlight(8, list, true)).toEqual(reference);
+        }, 300_000);
     }
 
     it("stress: many overlapping requests of different sizes, some aborted, never change a completion's text", async () => {
@@ -73,8 +79,7 @@ describe("LlamaCppBackend is reproducible under concurrency (shipped policy)", (
         try {
             // 3 waves over the same prompts with staggered starts and n from 1 to 5 (completion i uses seed + i, so a
             // smaller n is a prefix of the reference); every third request is aborted mid-generation.
-            const calls: Promise<void>[] = [];
-            let aborted = 0;
+            const calls: Promise<{ index: number; n: number; abort: boolean; outcome: PromiseSettledResult<string[]> }>[] = [];
             for (let wave = 0; wave < 3; wave += 1) {
                 for (const [index, request] of full.entries()) {
                     const n = 1 + ((index + wave) % 5);
@@ -84,19 +89,23 @@ describe("LlamaCppBackend is reproducible under concurrency (shipped policy)", (
                         (async () => {
                             await new Promise((resolve) => setTimeout(resolve, ((index * 37 + wave * 11) % 50) + wave * 150));
                             if (abort) setTimeout(() => controller.abort(), 15);
-                            try {
-                                const result = await backend.generate({ ...request, n, signal: controller.signal });
-                                expect(result.completions.map((completion) => completion.text)).toEqual(reference[index]?.slice(0, n));
-                            } catch (error) {
-                                expect(abort).toBe(true);
-                                expect(error).toMatchObject({ code: "ABORTED" });
-                                aborted += 1;
-                            }
+                            const [outcome] = await Promise.allSettled([
+                                backend.generate({ ...request, n, signal: controller.signal }).then((result) => result.completions.map((completion) => completion.text)),
+                            ]);
+                            return { index, n, abort, outcome: outcome as PromiseSettledResult<string[]> };
                         })(),
                     );
                 }
             }
-            await Promise.all(calls);
+            let aborted = 0;
+            for (const { index, n, abort, outcome } of await Promise.all(calls)) {
+                if (outcome.status === "fulfilled") expect(outcome.value).toEqual(reference[index]?.slice(0, n));
+                else {
+                    expect(abort).toBe(true);
+                    expect(outcome.reason).toMatchObject({ code: "ABORTED" });
+                    aborted += 1;
+                }
+            }
             expect(aborted).toBeGreaterThan(0);
             // after the aborts, every slot still gives the one-at-a-time texts
             const after = await Promise.all(full.map((request) => backend.generate(request)));

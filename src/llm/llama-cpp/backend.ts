@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { RstarError } from "../../errors/index.js";
 import {
@@ -115,6 +116,8 @@ export class LlamaCppBackend implements LlmBackend {
         const call = new AbortController();
         const signals = [call.signal, this.disposal.signal, ...(request.signal === undefined ? [] : [request.signal])];
         const signal = AbortSignal.any(signals);
+        // each of the n completions listens on it while it waits and while it runs: not a leak
+        setMaxListeners(0, signal);
         const baseSeed = request.seed ?? Math.floor(Math.random() * 2 ** 31);
         const maxTokens = Math.min(request.maxTokens, room);
         const settled = await Promise.allSettled(
