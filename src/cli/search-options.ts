@@ -25,7 +25,7 @@ export function addSearchOptions(command: Command, defaultPresetHelp: string): C
         .option("--value-head <file>", "the PPM's value head (safetensors), applied here to the last token's hidden state from --reward-url")
         .option("--prm", "--reward-url serves an off-the-shelf process reward model (e.g. Qwen2.5-Math-PRM-7B) that scores steps itself")
         .addOption(new Option("--prm-aggregate <how>", "combine a PRM's per-step scores").choices(["last", "min", "product", "mean"]))
-        .option("--threads <n>", "llama.cpp threads for the shipped models (default: cores - 1, at least 1)", integer("--threads"))
+        .option("--threads <n>", "llama.cpp threads per context for the shipped models (default: cores - 1, at least 1); the policy runs cores / threads contexts (at most 4)", integer("--threads"))
         .addOption(new Option("--preset <name>", `search preset (see \`rstar search --list-presets\`); default: ${defaultPresetHelp}`).choices(Object.keys(PRESETS)))
         .option("--config <file>", "JSON file of search settings (camelCase keys as in --list-presets --json); flags override it")
         .addOption(new Option("--algorithm <name>", "search algorithm").choices(["mcts", "beam", "best-of-n", "greedy"]))

@@ -16,7 +16,7 @@ export class NoSuchBackendError extends RstarError {
 /** Options every factory receives: the model name plus backend-specific settings (ignored by kinds that don't use them). */
 export interface BackendFactoryOptions extends Omit<OpenAiCompatibleOptions, "baseURL"> {
     model?: string;
-    /** `llamacpp:` only: evaluation threads, tokens per sequence, parallel sequences. */
+    /** `llamacpp:` only: evaluation threads per context, tokens per sequence, parallel completions (one context each). */
     threads?: number;
     contextSize?: number;
     sequences?: number;

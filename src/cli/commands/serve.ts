@@ -28,7 +28,7 @@ export function register(program: Command): void {
         .option("--host <host>", "interface to listen on (no authentication: keep it local)", "127.0.0.1")
         .option("--threads <n>", `evaluation threads per model (default ${defaultThreadCount()}: CPUs - 1)`, positiveInt("--threads"))
         .option("--context-size <n>", "policy tokens per sequence, prompt included (default: the model's, at most 2048)", positiveInt("--context-size"))
-        .option("--sequences <n>", "parallel sequences: completions decoded together (default 8)", positiveInt("--sequences"))
+        .option("--sequences <n>", "completions generated at once, each in its own llama.cpp context (default: cores / threads, at most 4)", positiveInt("--sequences"))
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
         .option("--ppm-name <name>", "served PPM name", "ppm")
         .addHelpText(
