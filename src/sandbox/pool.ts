@@ -169,6 +169,8 @@ export class SandboxPool implements Sandbox {
             if (!this.accepts(worker, batches)) continue;
             const load = this.load(worker, batches);
             if (load === 0 && active >= this.options.workers) continue;
+            // Queue behind a running program only when no worker is about to become free by starting up.
+            if (load > 0 && this.starting > 0) continue;
             if (best === undefined || load < this.load(best, batches)) best = worker;
         }
         return best;
@@ -240,7 +242,6 @@ export class SandboxPool implements Sandbox {
     }
 
     private retire(worker: WorkerProcess, reasons: string[]): void {
-        if (!this.live.has(worker)) return;
         this.counters.recycled += 1;
         for (const reason of reasons) {
             const key = reason.replace(/: .*$/s, "");
