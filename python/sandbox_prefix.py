@@ -84,14 +84,15 @@ class Copier:
         self.size = 0
         self.target = None
 
-    def namespace(self, extra):
-        target = {}
-        self.target = target
-        for name, value in self.source.items():
-            if name == "__builtins__":
-                continue
-            target[name] = self.copy(value)
+    def namespace(self, plan, extra):
+        """A copy of the source namespace: the plan's shared values as they are, the others copied."""
+        base, names = plan
+        target = dict(base)
         target.update(extra)
+        self.target = target
+        source = self.source
+        for name in names:
+            target[name] = self.copy(source[name])
         return target
 
     def _grow(self, amount):
@@ -197,12 +198,13 @@ class PrefixState:
     """What a finished program left: its namespace (never run in again, only copied), its captured output, the
     random generators' and decimal context's states, the time it used, or the error it ended with."""
 
-    __slots__ = ("text", "padding", "namespace", "stdout", "stderr", "random", "numpy_random", "decimal", "wall_ms", "cpu_ms", "imported", "error")
+    __slots__ = ("text", "padding", "namespace", "plan", "stdout", "stderr", "random", "numpy_random", "decimal", "wall_ms", "cpu_ms", "imported", "error")
 
-    def __init__(self, text, namespace, stdout, stderr, random_state, numpy_state, context, wall_ms, cpu_ms, imported, error):
+    def __init__(self, text, namespace, plan, stdout, stderr, random_state, numpy_state, context, wall_ms, cpu_ms, imported, error):
         self.text = text
         self.padding = "\n" * text.count("\n")
         self.namespace = namespace
+        self.plan = plan
         self.stdout = stdout
         self.stderr = stderr
         self.random = random_state
@@ -214,9 +216,28 @@ class PrefixState:
         self.error = error
 
 
-def check_copyable(library, namespace):
-    """Raises NotCopyable unless the namespace can be copied exactly (a dry run of the copy)."""
-    Copier(library, namespace).namespace({})
+_MISSING = object()
+
+
+def plan(library, namespace, parent=None):
+    """How to copy the namespace: (values shared as they are, names to copy). Raises NotCopyable unless it can be
+    copied exactly (the names to copy are copied once, as a dry run). `parent`: the plan of the state this program
+    extended; values still bound as there need no new look."""
+    base = {}
+    names = []
+    known = parent[0].get if parent is not None else None
+    for name, value in namespace.items():
+        if name == "__builtins__":
+            continue
+        if known is not None and known(name, _MISSING) is value:
+            base[name] = value
+        elif _immutable(value) or (library.shared(value) and not (type(value) is types.FunctionType and value.__globals__ is namespace)):
+            base[name] = value
+        else:
+            names.append(name)
+    result = (base, names)
+    Copier(library, namespace).namespace(result, {})
+    return result
 
 
 def step_of(state, code):

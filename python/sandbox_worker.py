@@ -89,6 +89,7 @@ class Worker:
         self.programs = 0
         self.attribute_flag = None
         self.compiled = False
+        self.plan = None
         size = config.get("prefixCache", 0)
         self.cache = sandbox_prefix.Cache(size) if isinstance(size, int) and size > 0 else None
         self.library = None
@@ -212,8 +213,8 @@ class Worker:
                     outcome = self._execute(code, namespace)
             except BaseException as error:  # noqa: B902 - a program may raise anything, SystemExit included
                 outcome = ("error", error, type(error).__name__, self._message(error))
-            keep = self._keepable(namespace, outcome)
-            if not keep:
+            keep = self._keepable(namespace, outcome, state)
+            if namespace is not None and (not keep or outcome[0] == "error"):
                 namespace.clear()
         except BaseException as error:  # a timeout while formatting the program's own error or value
             outcome = ("error", error, type(error).__name__, "")
@@ -276,7 +277,8 @@ class Worker:
                 request["code"],
                 sandbox_prefix.PrefixState(
                     code,
-                    namespace,
+                    namespace if kept_error is None else None,
+                    self.plan if kept_error is None else None,
                     (capture.total, capture.head, capture.tail),
                     (errors.total, errors.head, errors.tail),
                     random.getstate(),
@@ -317,19 +319,21 @@ class Worker:
         if sandbox_program.writes_attributes(body) or (last is not None and sandbox_program.writes_attributes(last)):
             return None
         try:
-            namespace = sandbox_prefix.Copier(self.library, state.namespace).namespace({"__name__": "__main__", "__builtins__": self.builtins.copy()})
+            namespace = sandbox_prefix.Copier(self.library, state.namespace).namespace(state.plan, {"__name__": "__main__", "__builtins__": self.builtins.copy()})
         except sandbox_prefix.NotCopyable:
             return None
         return state, (body, last), namespace
 
-    def _keepable(self, namespace, outcome):
-        """Whether the program's end state can be kept for programs that extend it (runs inside the time limits)."""
+    def _keepable(self, namespace, outcome, state):
+        """The copy plan when the program's end state can be kept for programs that extend it (runs inside the time
+        limits), True for a kept error, else False."""
+        self.plan = None
         if self.cache is None or self.attribute_flag is not None or not self.compiled:
             return False
         if outcome[0] == "error":
             return not isinstance(outcome[1], (WallTimeout, CpuTimeout, MemoryError, RecursionError, KeyboardInterrupt))
         try:
-            sandbox_prefix.check_copyable(self.library, namespace)
+            self.plan = sandbox_prefix.plan(self.library, namespace, state.plan if state is not None and state.plan is not None else None)
         except sandbox_prefix.NotCopyable:
             return False
         return True
