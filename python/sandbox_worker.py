@@ -148,6 +148,8 @@ class Worker:
         self.baseline = sandbox_state.Baseline((self.stdin, sys.__stdout__, sys.__stderr__))
         if self.cache is not None:
             self.library = sandbox_prefix.Library()
+            random.seed(self.seed)
+            self.seeded_random = random.getstate()
         return isolation
 
     def baseline_restore_once(self):
@@ -181,7 +183,8 @@ class Worker:
             state, parts, namespace = reuse
             capture.total, capture.head, capture.tail = state.stdout
             errors.total, errors.head, errors.tail = state.stderr
-            random.setstate(state.random)
+            if state.random is not None:
+                random.setstate(state.random)
             if state.numpy_random is not None:
                 numpy.random.set_state(state.numpy_random)
             decimal.setcontext(state.decimal.copy())
@@ -281,8 +284,8 @@ class Worker:
                     self.plan if kept_error is None else None,
                     (capture.total, capture.head, capture.tail),
                     (errors.total, errors.head, errors.tail),
-                    random.getstate(),
-                    numpy.random.get_state() if numpy is not None else None,
+                    self._random_state(),
+                    numpy.random.get_state() if numpy is not None and any(name.startswith(("numpy", "scipy")) for name in imported) else None,
                     decimal.getcontext().copy(),
                     prior_wall + exec_wall,
                     prior_cpu + exec_cpu,
@@ -299,6 +302,11 @@ class Worker:
             result["reused"] = state is not None
             result["cached"] = cached
         return result
+
+    def _random_state(self):
+        """random's state, or None while it is still the seeded one (the reset before every program restores that)."""
+        current = random.getstate()
+        return None if current == self.seeded_random else current
 
     def _reusable(self, request, code):
         """(state, (body, last), namespace copy) when only the new code of this program needs to run, else None."""

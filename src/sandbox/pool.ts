@@ -134,11 +134,18 @@ export class SandboxPool implements Sandbox {
     private dispatch(): void {
         if (this.disposed) return;
         const batches = new Map<WorkerProcess, Job[]>();
-        while (this.queue.length > 0) {
-            const job = this.queue[0] as Job;
+        let index = 0;
+        while (index < this.queue.length) {
+            const job = this.queue[index] as Job;
             const worker = this.pick(job, batches);
+            if (worker === "wait") {
+                index += 1; // its prefix's worker is full: it waits there, later programs may go elsewhere
+                continue;
+            }
             if (worker === undefined) break;
-            this.queue.shift();
+            this.queue.splice(index, 1);
+            // Known at once, so that the next step of this program's trajectory, in this very pass, follows it.
+            if (this.options.prefixReuse) this.prefixes.expect(job.code, worker);
             const batch = batches.get(worker);
             if (batch === undefined) batches.set(worker, [job]);
             else batch.push(job);
@@ -155,14 +162,18 @@ export class SandboxPool implements Sandbox {
         return worker.usable && load < this.options.pipeline && worker.programs + (batches.get(worker)?.length ?? 0) < this.options.recycleAfter;
     }
 
-    private pick(job: Job, batches: Map<WorkerProcess, Job[]>): WorkerProcess | undefined {
+    /** The worker for a job; "wait" when the worker holding its prefix is alive but has a full pipeline. */
+    private pick(job: Job, batches: Map<WorkerProcess, Job[]>): WorkerProcess | "wait" | undefined {
         const workers = [...this.live];
         const active = workers.filter((worker) => this.load(worker, batches) > 0).length;
         job.prefixLength = undefined;
         const hit = this.options.prefixReuse ? this.prefixes.lookup(job.code) : undefined;
-        if (hit !== undefined && this.accepts(hit.worker, batches) && (this.load(hit.worker, batches) > 0 || active < this.options.workers)) {
-            job.prefixLength = hit.length;
-            return hit.worker;
+        if (hit !== undefined && hit.worker.usable) {
+            if (this.accepts(hit.worker, batches) && (this.load(hit.worker, batches) > 0 || active < this.options.workers)) {
+                job.prefixLength = hit.length;
+                return hit.worker;
+            }
+            if (this.load(hit.worker, batches) > 0) return "wait";
         }
         let best: WorkerProcess | undefined;
         for (const worker of workers) {
@@ -181,7 +192,6 @@ export class SandboxPool implements Sandbox {
             const id = ++this.nextRequest;
             const message: RunMessage = { type: "run", id, code: job.code, timeoutMs: job.timeoutMs, cpuMs: job.cpuMs };
             if (job.prefixLength !== undefined) message.prefix = job.prefixLength;
-            if (this.options.prefixReuse) this.prefixes.expect(job.code, worker);
             return { message, hardLimitMs: job.timeoutMs + this.options.graceMs };
         });
         this.running += jobs.length;
