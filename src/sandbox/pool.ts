@@ -38,6 +38,7 @@ export class SandboxPool implements Sandbox {
     private readonly requeued: Job[] = [];
     private readonly prefixes: PrefixIndex<WorkerProcess>;
     private starting = 0;
+    private dispatchScheduled = false;
     private running = 0;
     private nextWorker = 0;
     private nextRequest = 0;
@@ -87,7 +88,7 @@ export class SandboxPool implements Sandbox {
         }
         return new Promise<ExecResult>((resolve, reject) => {
             this.queue.push({ code, timeoutMs, cpuMs, resolve, reject });
-            this.dispatch();
+            this.scheduleDispatch();
         });
     }
 
@@ -124,6 +125,16 @@ export class SandboxPool implements Sandbox {
 
     async [Symbol.asyncDispose](): Promise<void> {
         await this.dispose();
+    }
+
+    /** Dispatches once the current task is done: programs submitted together (a node's candidates) travel together. */
+    private scheduleDispatch(): void {
+        if (this.dispatchScheduled) return;
+        this.dispatchScheduled = true;
+        queueMicrotask(() => {
+            this.dispatchScheduled = false;
+            this.dispatch();
+        });
     }
 
     /**

@@ -136,7 +136,7 @@ describe("prefix reuse", () => {
 
     it("gives every generated program the observation a full run gives (a tree: 3 candidates per node, one continues)", async () => {
         let compared = 0;
-        for (let t = 0; t < 20; t++) {
+        for (let t = 0; t < 12; t++) {
             const random = rng(1000 + t);
             const pick = (n: number): number => Math.floor(random() * n);
             let node = FIRST_STEPS[pick(FIRST_STEPS.length)] as string;
@@ -162,9 +162,9 @@ describe("prefix reuse", () => {
                 node = candidates[pick(3)] as string;
             }
         }
-        expect(compared).toBe(480);
+        expect(compared).toBe(288);
         // The test must exercise reuse: most candidates run only their new step.
-        expect(reusing.stats().reused).toBeGreaterThan(200);
+        expect(reusing.stats().reused).toBeGreaterThan(120);
         expect(full.stats().reused).toBe(0);
     }, 600_000);
 
