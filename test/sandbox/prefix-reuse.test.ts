@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type ExecResult, type Sandbox } from "../../src/sandbox/index.js";
+import { programForStep } from "../../src/steps/index.js";
 
 // Differential tests: a pool with prefix reuse must answer every program exactly as a pool that re-runs every
 // program in full. Programs are generated trajectories (each program is the previous one plus a newline and a new
@@ -191,6 +192,16 @@ describe("prefix reuse", () => {
         const read = await reusing.run(`${prefix}\nprint(total())`);
         expect(mutate.observation).toBe("1060");
         expect(read.observation).toBe("12");
+        expect(reusing.stats().reused - before).toBe(2);
+    });
+
+    it("the search's programs for consecutive code steps of a trajectory reuse their prefix", async () => {
+        const steps = ["<code>\n# Step 1\nvalues = [3, 4]\n<end_of_step>", "\n# Step 2\nvalues.append(5)\n<end_of_step>", "\n# Step 3\nprint(sum(values))\n<end_of_code>"];
+        const programs = steps.map((step, i) => programForStep(steps.slice(0, i), step));
+        const before = reusing.stats().reused;
+        const results = [];
+        for (const program of programs) results.push(await reusing.run(program));
+        expect(results.map((result) => result.observation)).toEqual(["", "", "12"]);
         expect(reusing.stats().reused - before).toBe(2);
     });
 
