@@ -41,17 +41,17 @@ class Library:
     """Identities of objects that belong to the worker's libraries (values of loaded modules' namespaces)."""
 
     def __init__(self):
-        self.ids = set()
+        # id -> the object itself: holding it keeps the id from being reused by a program's object.
+        self.objects = {}
         for module in list(sys.modules.values()):
             try:
-                self.ids.update(map(id, module.__dict__.values()))
+                self.objects.update((id(value), value) for value in module.__dict__.values())
             except (AttributeError, TypeError):
                 pass
-        self.modules = set(map(id, sys.modules.values()))
 
     def shared(self, value):
         kind = type(value)
-        if kind is types.ModuleType or id(value) in self.ids:
+        if kind is types.ModuleType or self.objects.get(id(value)) is value:
             return True
         if isinstance(value, type):
             return getattr(value, "__module__", "__main__") != "__main__"
