@@ -8,7 +8,7 @@ export interface ExecResult {
     error: ExecError | null;
     /** True when the wall-clock or CPU time limit stopped the program. */
     timedOut: boolean;
-    /** Milliseconds from handing the program to a worker to its answer (queueing not included). */
+    /** Milliseconds from the program reaching the head of its worker's pipeline (the worker starting it) to its answer; queueing not included. */
     durationMs: number;
 }
 
@@ -109,7 +109,7 @@ export interface SandboxStats {
     completed: number;
     /** Programs waiting for a worker now. */
     queued: number;
-    /** Programs running now. */
+    /** Programs sent to workers and not answered yet (the running ones and those pipelined behind them). */
     running: number;
     /** Workers started in total, the first ones included. */
     workersStarted: number;
