@@ -25,6 +25,9 @@ export interface ResolvedOptions {
     dropPrivileges: boolean;
     landlock: boolean;
     auditHook: boolean;
+    pipeline: number;
+    prefixReuse: boolean;
+    prefixCache: number;
 }
 
 const GiB = 1024 ** 3;
@@ -73,6 +76,9 @@ export function resolveOptions(options: SandboxOptions = {}): ResolvedOptions {
         dropPrivileges: options.isolation?.dropPrivileges ?? true,
         landlock: options.isolation?.landlock ?? true,
         auditHook: options.isolation?.auditHook ?? true,
+        pipeline: positive("pipeline", options.pipeline, 4),
+        prefixReuse: (options.prefixCache ?? 1) > 0 && (options.prefixReuse ?? true),
+        prefixCache: positive("prefixCache", options.prefixCache, 32, true),
     };
 }
 

@@ -2,7 +2,8 @@ import { performance } from "node:perf_hooks";
 import { RstarError } from "../errors/index.js";
 import { namespaceSupport, type NamespaceSupport } from "./namespaces.js";
 import { runLimit, type ResolvedOptions } from "./options.js";
-import type { ReadyMessage, ResultMessage } from "./protocol.js";
+import { PrefixIndex } from "./prefix-index.js";
+import type { ReadyMessage, ResultMessage, RunMessage } from "./protocol.js";
 import { crashResult, hardTimeoutResult } from "./results.js";
 import { createScratchRoot, removeScratch } from "./scratch.js";
 import type { ExecResult, IsolationReport, RunOptions, Sandbox, SandboxStats } from "./types.js";
@@ -15,6 +16,8 @@ interface Job {
     cpuMs: number;
     resolve: (result: ExecResult) => void;
     reject: (error: Error) => void;
+    /** Length of the cached program this one extends, on the worker it is sent to. */
+    prefixLength?: number | undefined;
 }
 
 /** Consecutive failed worker starts, with no worker left, after which queued and new programs fail. */
@@ -31,9 +34,11 @@ export class SandboxPool implements Sandbox {
     private readonly namespaces: NamespaceSupport;
     private readonly root: string;
     private readonly live = new Set<WorkerProcess>();
-    private readonly idle: WorkerProcess[] = [];
     private readonly queue: Job[] = [];
+    private readonly requeued: Job[] = [];
+    private readonly prefixes: PrefixIndex<WorkerProcess>;
     private starting = 0;
+    private dispatchScheduled = false;
     private running = 0;
     private nextWorker = 0;
     private nextRequest = 0;
@@ -41,13 +46,14 @@ export class SandboxPool implements Sandbox {
     private broken: Error | undefined;
     private disposed = false;
     private report: IsolationReport | undefined;
-    private readonly counters = { completed: 0, workersStarted: 0, recycled: 0, crashed: 0, timedOut: 0, execMs: 0, checkMs: 0, measured: 0 };
+    private readonly counters = { completed: 0, workersStarted: 0, recycled: 0, crashed: 0, timedOut: 0, execMs: 0, checkMs: 0, measured: 0, reused: 0 };
     private readonly recycleReasons: Record<string, number> = {};
 
     constructor(options: ResolvedOptions) {
         this.options = options;
         this.namespaces = options.namespaces ? namespaceSupport() : { prefix: [], kinds: [], reason: "disabled by options" };
         this.root = createScratchRoot();
+        this.prefixes = new PrefixIndex(options.prefixCache);
     }
 
     get isolation(): IsolationReport {
@@ -82,12 +88,12 @@ export class SandboxPool implements Sandbox {
         }
         return new Promise<ExecResult>((resolve, reject) => {
             this.queue.push({ code, timeoutMs, cpuMs, resolve, reject });
-            this.dispatch();
+            this.scheduleDispatch();
         });
     }
 
     stats(): SandboxStats {
-        const { completed, workersStarted, recycled, crashed, timedOut, execMs, checkMs, measured } = this.counters;
+        const { completed, workersStarted, recycled, crashed, timedOut, execMs, checkMs, measured, reused } = this.counters;
         return {
             completed,
             queued: this.queue.length,
@@ -96,6 +102,7 @@ export class SandboxPool implements Sandbox {
             recycled,
             crashed,
             timedOut,
+            reused,
             recycleReasons: { ...this.recycleReasons },
             meanExecMs: measured ? execMs / measured : 0,
             meanCheckMs: measured ? checkMs / measured : 0,
@@ -113,7 +120,6 @@ export class SandboxPool implements Sandbox {
         await Promise.race([Promise.all(exits), new Promise((resolve) => (timer = setTimeout(resolve, 2000)))]);
         clearTimeout(timer);
         this.live.clear();
-        this.idle.length = 0;
         removeScratch(this.root);
     }
 
@@ -121,36 +127,111 @@ export class SandboxPool implements Sandbox {
         await this.dispose();
     }
 
-    private dispatch(): void {
-        while (!this.disposed && this.queue.length > 0 && this.running < this.options.workers) {
-            const worker = this.idle.shift();
-            if (worker === undefined) break;
-            if (!worker.alive) continue;
-            const job = this.queue.shift() as Job;
-            void this.execute(worker, job);
-        }
+    /** Dispatches once the current task is done: programs submitted together (a node's candidates) travel together. */
+    private scheduleDispatch(): void {
+        if (this.dispatchScheduled) return;
+        this.dispatchScheduled = true;
+        queueMicrotask(() => {
+            this.dispatchScheduled = false;
+            this.dispatch();
+        });
     }
 
-    private async execute(worker: WorkerProcess, job: Job): Promise<void> {
-        this.running += 1;
-        const id = ++this.nextRequest;
-        const started = performance.now();
-        let outcome: RunOutcome;
-        try {
-            outcome = await worker.run({ type: "run", id, code: job.code, timeoutMs: job.timeoutMs, cpuMs: job.cpuMs }, job.timeoutMs + this.options.graceMs);
-        } catch (error) {
-            outcome = { kind: "crashed", reason: `could not be given the program (${error instanceof Error ? error.message : String(error)})` };
+    /**
+     * Hands queued programs to workers: a program whose code extends one a worker has cached goes to that worker
+     * (prefix reuse), others to the least loaded of at most `workers` active workers; each worker gets at most
+     * `pipeline` programs in flight, and all programs chosen for one worker in this pass travel in one write.
+     */
+    private dispatch(): void {
+        if (this.disposed) return;
+        const batches = new Map<WorkerProcess, Job[]>();
+        let index = 0;
+        while (index < this.queue.length) {
+            const job = this.queue[index] as Job;
+            const worker = this.pick(job, batches);
+            if (worker === "wait") {
+                index += 1; // its prefix's worker is full: it waits there, later programs may go elsewhere
+                continue;
+            }
+            if (worker === undefined) break;
+            this.queue.splice(index, 1);
+            // Known at once, so that the next step of this program's trajectory, in this very pass, follows it.
+            if (this.options.prefixReuse) this.prefixes.expect(job.code, worker);
+            const batch = batches.get(worker);
+            if (batch === undefined) batches.set(worker, [job]);
+            else batch.push(job);
         }
-        const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+        for (const [worker, jobs] of batches) this.send(worker, jobs);
+    }
+
+    private load(worker: WorkerProcess, batches: Map<WorkerProcess, Job[]>): number {
+        return worker.inFlight + (batches.get(worker)?.length ?? 0);
+    }
+
+    private accepts(worker: WorkerProcess, batches: Map<WorkerProcess, Job[]>): boolean {
+        const load = this.load(worker, batches);
+        return worker.usable && load < this.options.pipeline && worker.programs + (batches.get(worker)?.length ?? 0) < this.options.recycleAfter;
+    }
+
+    /** The worker for a job; "wait" when the worker holding its prefix is alive but has a full pipeline. */
+    private pick(job: Job, batches: Map<WorkerProcess, Job[]>): WorkerProcess | "wait" | undefined {
+        const workers = [...this.live];
+        const active = workers.filter((worker) => this.load(worker, batches) > 0).length;
+        job.prefixLength = undefined;
+        const hit = this.options.prefixReuse ? this.prefixes.lookup(job.code) : undefined;
+        if (hit !== undefined && hit.worker.usable) {
+            if (this.accepts(hit.worker, batches) && (this.load(hit.worker, batches) > 0 || active < this.options.workers)) {
+                job.prefixLength = hit.length;
+                return hit.worker;
+            }
+            if (this.load(hit.worker, batches) > 0) return "wait";
+        }
+        let best: WorkerProcess | undefined;
+        for (const worker of workers) {
+            if (!this.accepts(worker, batches)) continue;
+            const load = this.load(worker, batches);
+            if (load === 0 && active >= this.options.workers) continue;
+            // Queue behind a running program only when no worker is about to become free by starting up.
+            if (load > 0 && this.starting > 0) continue;
+            if (best === undefined || load < this.load(best, batches)) best = worker;
+        }
+        return best;
+    }
+
+    private send(worker: WorkerProcess, jobs: Job[]): void {
+        const messages = jobs.map((job) => {
+            const id = ++this.nextRequest;
+            const message: RunMessage = { type: "run", id, code: job.code, timeoutMs: job.timeoutMs, cpuMs: job.cpuMs };
+            if (job.prefixLength !== undefined) message.prefix = job.prefixLength;
+            return { message, hardLimitMs: job.timeoutMs + this.options.graceMs };
+        });
+        this.running += jobs.length;
+        const outcomes = worker.send(messages);
+        jobs.forEach((job, index) => void (outcomes[index] as Promise<RunOutcome>).then((outcome) => this.finish(worker, job, outcome)));
+    }
+
+    private finish(worker: WorkerProcess, job: Job, outcome: RunOutcome): void {
         this.running -= 1;
+        if (outcome.kind === "requeue") {
+            // Sent, never started: the worker stopped before reaching it. It runs once, on another worker.
+            this.prefixes.forget(job.code, worker);
+            if (this.disposed) job.reject(new RstarError("SANDBOX_DISPOSED", "the sandbox was disposed before the program ran"));
+            else {
+                this.requeued.push(job);
+                queueMicrotask(() => this.flushRequeued());
+            }
+            return;
+        }
+        const durationMs = Math.round((performance.now() - outcome.startedAt) * 1000) / 1000;
         this.counters.completed += 1;
         let result: ExecResult;
         if (outcome.kind === "result") {
             result = this.fromMessage(outcome.message, durationMs);
+            if (outcome.message.reused === true) this.counters.reused += 1;
+            if (outcome.message.cached !== true) this.prefixes.forget(job.code, worker);
             const reasons = [...outcome.message.recycle];
-            if (worker.programs >= this.options.recycleAfter) reasons.push(`recycleAfter (${this.options.recycleAfter} programs)`);
+            if (worker.programs >= this.options.recycleAfter && worker.inFlight === 0) reasons.push(`recycleAfter (${this.options.recycleAfter} programs)`);
             if (reasons.length > 0) this.retire(worker, reasons);
-            else this.idle.push(worker);
         } else if (outcome.kind === "timeout") {
             this.counters.timedOut += 1;
             this.counters.crashed += 1;
@@ -163,6 +244,13 @@ export class SandboxPool implements Sandbox {
         }
         if (this.disposed && outcome.kind !== "result") job.reject(new RstarError("SANDBOX_DISPOSED", "the sandbox was disposed while the program ran"));
         else job.resolve(result);
+        this.dispatch();
+    }
+
+    /** Puts programs that a retired worker never started back at the front of the queue, in their order. */
+    private flushRequeued(): void {
+        if (this.requeued.length === 0) return;
+        this.queue.unshift(...this.requeued.splice(0));
         this.dispatch();
     }
 
@@ -186,8 +274,7 @@ export class SandboxPool implements Sandbox {
 
     private forget(worker: WorkerProcess): void {
         this.live.delete(worker);
-        const at = this.idle.indexOf(worker);
-        if (at >= 0) this.idle.splice(at, 1);
+        this.prefixes.dropWorker(worker);
         this.refill();
     }
 
@@ -221,7 +308,6 @@ export class SandboxPool implements Sandbox {
         this.counters.workersStarted += 1;
         this.report ??= isolationReport(this.namespaces, ready);
         this.live.add(worker);
-        this.idle.push(worker);
         worker.onceExited(() => {
             if (this.live.has(worker) && !worker.busy) this.forget(worker);
         });

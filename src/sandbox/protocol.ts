@@ -17,6 +17,8 @@ export interface InitMessage {
     dropPrivileges: boolean;
     landlock: boolean;
     auditHook: boolean;
+    /** Programs whose end state the worker keeps for prefix reuse (0: off). */
+    prefixCache: number;
 }
 
 export interface RunMessage {
@@ -25,6 +27,8 @@ export interface RunMessage {
     code: string;
     timeoutMs: number;
     cpuMs: number;
+    /** Length of a program this worker ran before that this code extends (prefix reuse); a hint the worker checks. */
+    prefix?: number;
 }
 
 // Messages from Python, on the worker's fd 4. Every line is validated: the worker runs untrusted code.
@@ -64,6 +68,10 @@ export const resultSchema = z.object({
     execMs: z.number().nonnegative(),
     checkMs: z.number().nonnegative(),
     recycle: z.array(z.string()),
+    /** Only the new code ran, on the namespace the cached prefix left. */
+    reused: z.boolean().optional(),
+    /** The worker kept this program's end state for programs that extend it. */
+    cached: z.boolean().optional(),
 });
 
 export type ReadyMessage = z.infer<typeof readySchema>;

@@ -8,7 +8,7 @@ export interface ExecResult {
     error: ExecError | null;
     /** True when the wall-clock or CPU time limit stopped the program. */
     timedOut: boolean;
-    /** Milliseconds from handing the program to a worker to its answer (queueing not included). */
+    /** Milliseconds from the program reaching the head of its worker's pipeline (the worker starting it) to its answer; queueing not included. */
     durationMs: number;
 }
 
@@ -71,6 +71,16 @@ export interface SandboxOptions {
     startTimeoutMs?: number;
     /** Extra environment variables for workers; nothing else of the caller's environment reaches them. */
     env?: Record<string, string>;
+    /** Programs sent to one worker before it answers the first (one pipe write for all; no waiting between them). Default: 4. */
+    pipeline?: number;
+    /**
+     * Prefix reuse: a worker keeps the namespace a program left, and a later program that is that program plus a
+     * newline and new code runs only the new code on a copy of it, with the observation full re-execution gives
+     * (see docs/sandbox.md for when it falls back to a full run). Default: true.
+     */
+    prefixReuse?: boolean;
+    /** Programs whose end state each worker keeps for prefix reuse (least recently used go first; 0: off). Default: 32. */
+    prefixCache?: number;
     /** Turn isolation layers off (for debugging or tests). */
     isolation?: IsolationSwitches;
 }
@@ -99,7 +109,7 @@ export interface SandboxStats {
     completed: number;
     /** Programs waiting for a worker now. */
     queued: number;
-    /** Programs running now. */
+    /** Programs sent to workers and not answered yet (the running ones and those pipelined behind them). */
     running: number;
     /** Workers started in total, the first ones included. */
     workersStarted: number;
@@ -108,6 +118,8 @@ export interface SandboxStats {
     /** Workers that died or were killed while running a program (crash, hard timeout, protocol violation). */
     crashed: number;
     timedOut: number;
+    /** Programs that ran only their new code on a cached prefix's namespace (prefix reuse). */
+    reused: number;
     /** Reasons for recycling, with counts. */
     recycleReasons: Record<string, number>;
     /** Mean milliseconds inside the worker: program run, and the taint check after it. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +11,16 @@ import type { ResolvedOptions } from "./options.js";
 import { encode, parseWorkerLine, type ReadyMessage, type ResultMessage, type RunMessage } from "./protocol.js";
 import { workerEnvironment } from "./environment.js";
 
-export type RunOutcome = { kind: "result"; message: ResultMessage } | { kind: "crashed"; reason: string } | { kind: "timeout" };
+/**
+ * How one program sent to a worker ended. `requeue`: the program was sent but never started (it was queued in the
+ * worker's pipeline behind a program after which the worker had to be retired, or the worker died before reaching
+ * it); the pool hands it to another worker.
+ */
+export type RunOutcome =
+    | { kind: "result"; message: ResultMessage; startedAt: number }
+    | { kind: "crashed"; reason: string; startedAt: number }
+    | { kind: "timeout"; startedAt: number }
+    | { kind: "requeue" };
 
 /** Longest line a worker may send; longer means a program is writing to the protocol descriptor. */
 const MAX_LINE = 1 << 20;
@@ -18,16 +28,20 @@ const STDERR_TAIL = 4096;
 
 interface Pending {
     id: number;
+    hardLimitMs: number;
     resolve: (outcome: RunOutcome) => void;
-    timer: NodeJS.Timeout;
+    /** When the program became the head of the pipeline (the one the worker is running); 0 while it waits. */
+    startedAt: number;
 }
 
 type Refable = { ref?: () => void; unref?: () => void };
 
 /**
  * One Python worker process (python/sandbox_worker.py), possibly inside `unshare`, in its own process group.
- * It answers one program at a time; every line it sends is validated and must carry the worker's secret token
- * and the id of the request in flight, or the worker is killed as compromised.
+ * Programs are pipelined: several may be sent at once (one pipe write), the worker runs them one at a time in
+ * order and answers each as soon as it finishes. Every line it sends is validated and must carry the worker's
+ * secret token and the id of the oldest request in flight (the one running), or the worker is killed as compromised.
+ * The hard timeout applies to the running program only, counted from the answer to the one before it.
  */
 export class WorkerProcess {
     readonly index: number;
@@ -38,11 +52,14 @@ export class WorkerProcess {
     private readonly output: Readable;
     private buffer = "";
     private stderrTail = "";
-    private pending: Pending | undefined;
+    private readonly pending: Pending[] = [];
+    private headTimer: NodeJS.Timeout | undefined;
     private readyWaiter: { resolve: (message: ReadyMessage) => void; reject: (error: Error) => void } | undefined;
     private exited = false;
     private exitListeners: (() => void)[] = [];
     private killedFor: string | undefined;
+    /** The worker answered with a recycle reason: it stops running programs and waits to be killed. */
+    private retiring = false;
 
     private constructor(index: number, options: ResolvedOptions, namespaces: NamespaceSupport, sandboxRoot: string) {
         this.index = index;
@@ -86,6 +103,7 @@ export class WorkerProcess {
                 dropPrivileges: options.dropPrivileges,
                 landlock: options.landlock,
                 auditHook: options.auditHook,
+                prefixCache: options.prefixReuse ? options.prefixCache : 0,
             }),
         );
     }
@@ -116,8 +134,18 @@ export class WorkerProcess {
         return !this.exited && this.killedFor === undefined;
     }
 
+    /** Alive and not about to be retired: it may be given more programs. */
+    get usable(): boolean {
+        return this.alive && !this.retiring;
+    }
+
     get busy(): boolean {
-        return this.pending !== undefined;
+        return this.pending.length > 0;
+    }
+
+    /** Programs sent and not yet answered (the running one and those queued behind it). */
+    get inFlight(): number {
+        return this.pending.length;
     }
 
     /** Calls listener once the process is gone (immediately if it already is). */
@@ -127,22 +155,28 @@ export class WorkerProcess {
     }
 
     /**
-     * Sends one program. Resolves (never rejects) with the worker's result, or `timeout` after hardLimitMs
-     * (the worker is then killed), or `crashed` if the worker dies or breaks the protocol first.
+     * Sends programs (one write). Each promise resolves (never rejects) with the worker's result, or `timeout` after
+     * its hardLimitMs as the running program (the worker is then killed), or `crashed` if the worker dies or breaks
+     * the protocol while running it, or `requeue` if it was never started.
      */
-    run(message: RunMessage, hardLimitMs: number): Promise<RunOutcome> {
-        if (this.pending !== undefined) throw new RstarError("INTERNAL", "sandbox worker is already running a program");
-        if (!this.alive) return Promise.resolve({ kind: "crashed", reason: "had already exited" });
+    send(messages: readonly { message: RunMessage; hardLimitMs: number }[]): Promise<RunOutcome>[] {
+        if (!this.usable) return messages.map(() => Promise.resolve<RunOutcome>({ kind: "requeue" }));
         this.setBusy();
-        return new Promise((resolve) => {
-            const timer = setTimeout(() => {
-                this.settle({ kind: "timeout" });
-                this.kill("hard timeout");
-            }, hardLimitMs);
-            this.pending = { id: message.id, resolve, timer };
-            this.programs += 1;
-            this.input.write(encode(message));
-        });
+        const outcomes = messages.map(
+            ({ message, hardLimitMs }) =>
+                new Promise<RunOutcome>((resolve) => {
+                    this.pending.push({ id: message.id, hardLimitMs, resolve, startedAt: 0 });
+                }),
+        );
+        this.programs += messages.length;
+        this.input.write(messages.map(({ message }) => encode(message)).join(""));
+        this.startHead();
+        return outcomes;
+    }
+
+    /** Sends one program; see send(). */
+    run(message: RunMessage, hardLimitMs: number): Promise<RunOutcome> {
+        return this.send([{ message, hardLimitMs }])[0] as Promise<RunOutcome>;
     }
 
     /** Kills the worker's whole process group (and the worker itself, should it have left the group). */
@@ -160,13 +194,32 @@ export class WorkerProcess {
         }
     }
 
-    private settle(outcome: RunOutcome): void {
-        const pending = this.pending;
-        if (pending === undefined) return;
-        this.pending = undefined;
-        clearTimeout(pending.timer);
-        this.setIdle();
-        pending.resolve(outcome);
+    /** Arms the hard timeout of the program now at the head of the pipeline, if not armed yet. */
+    private startHead(): void {
+        const head = this.pending[0];
+        if (head === undefined || head.startedAt !== 0) return;
+        head.startedAt = performance.now();
+        this.headTimer = setTimeout(() => {
+            this.kill("hard timeout");
+            this.settleHead({ kind: "timeout", startedAt: head.startedAt });
+        }, head.hardLimitMs);
+    }
+
+    /** Answers the running program; the next one becomes the head. */
+    private settleHead(outcome: RunOutcome): void {
+        const head = this.pending.shift();
+        if (head === undefined) return;
+        clearTimeout(this.headTimer);
+        this.headTimer = undefined;
+        head.resolve(outcome);
+        if (!this.usable) this.requeueRest();
+        else if (this.pending.length > 0) this.startHead();
+        else this.setIdle();
+    }
+
+    /** The worker will run nothing more: programs behind the head were never started. */
+    private requeueRest(): void {
+        for (const waiting of this.pending.splice(0)) waiting.resolve({ kind: "requeue" });
     }
 
     private onData(chunk: string): void {
@@ -200,13 +253,16 @@ export class WorkerProcess {
             waiter.resolve(message);
             return;
         }
-        if (this.pending === undefined || message.id !== this.pending.id) return this.violation(`sent a result for request ${message.id}, which is not in flight`);
-        this.settle({ kind: "result", message });
+        const head = this.pending[0];
+        if (head === undefined || message.id !== head.id) return this.violation(`sent a result for request ${message.id}, which is not the one running`);
+        if (message.recycle.length > 0) this.retiring = true; // it runs nothing more; the pool kills it
+        this.settleHead({ kind: "result", message, startedAt: head.startedAt });
     }
 
     private violation(what: string): void {
         this.kill("protocol violation");
-        this.settle({ kind: "crashed", reason: `broke the protocol (${what})` });
+        const head = this.pending[0];
+        if (head !== undefined) this.settleHead({ kind: "crashed", reason: `broke the protocol (${what})`, startedAt: head.startedAt || performance.now() });
         this.readyWaiter?.reject(new RstarError("SANDBOX_PROTOCOL", `Python sandbox worker ${what}`));
         this.readyWaiter = undefined;
     }
@@ -215,7 +271,8 @@ export class WorkerProcess {
         if (this.exited) return;
         this.exited = true;
         const hint = this.stderrHint();
-        this.settle({ kind: "crashed", reason: `${how} while running the program${hint}` });
+        const head = this.pending[0];
+        if (head !== undefined) this.settleHead({ kind: "crashed", reason: `${how} while running the program${hint}`, startedAt: head.startedAt || performance.now() });
         this.readyWaiter?.reject(new RstarError("SANDBOX_START_FAILED", `Python sandbox worker ${how} during start-up${hint}`));
         this.readyWaiter = undefined;
         for (const listener of this.exitListeners.splice(0)) listener();

@@ -60,6 +60,40 @@ describe("sandbox pool", () => {
         await expect(createSandbox({ python: "/nonexistent/python3", workers: 1, spares: 0 })).rejects.toMatchObject({ code: "SANDBOX_START_FAILED" });
     });
 
+    it("programs pipelined behind one that ends its worker are answered once each, by a fresh worker", async () => {
+        const local = await createSandbox({ workers: 1, spares: 1, pipeline: 4, timeoutMs: 1500, graceMs: 500 });
+        try {
+            const programs = [
+                "import os\nos._exit(3)",
+                "print(1)",
+                "import math\nmath.pi = 0\nprint('rebound')",
+                "import math\nprint(round(math.pi, 2))",
+                "while True:\n    pass",
+                "print(2)",
+                "import os\nprint('imported os')",
+                "x = [1]\nprint(len(x))",
+            ];
+            const results = await Promise.all(programs.map((code) => local.run(code)));
+            expect(results.map((result) => result.observation)).toEqual([
+                "WorkerCrashed: the Python worker exited with code 3 while running the program",
+                "1",
+                "rebound",
+                "3.14",
+                "TimeoutError: Execution of the code snippet has timed out for exceeding 1.5 seconds.",
+                "2",
+                "imported os",
+                "1",
+            ]);
+            const stats = local.stats();
+            expect(stats.completed).toBe(programs.length);
+            expect(stats.running).toBe(0);
+            expect(stats.queued).toBe(0);
+            expect(stats.recycled).toBeGreaterThanOrEqual(4);
+        } finally {
+            await local.dispose();
+        }
+    });
+
     it("rejects queued programs on dispose and refuses new ones", async () => {
         const local = await createSandbox({ workers: 1, spares: 0 });
         const running = local.run("import time\ntime.sleep(0.5)\nprint('x')").catch((error: unknown) => error);

@@ -15,6 +15,7 @@ interface ExecFlags {
     timeoutMs?: number;
     concurrency?: number;
     isolation?: boolean;
+    prefixReuse?: boolean;
 }
 
 const recordSchema = z.object({ id: z.union([z.string(), z.number()]), code: z.string() });
@@ -28,6 +29,7 @@ export function register(program: Command): void {
         .option("--json", "with --file: print {ok, observation, error, timedOut, durationMs} instead of the observation")
         .option("--timeout-ms <n>", "wall-clock limit per program in milliseconds (default 10000)", positiveInt("--timeout-ms"))
         .option("--concurrency <n>", "with --batch: programs run at once (default: number of cores)", positiveInt("--concurrency"))
+        .option("--no-prefix-reuse", "run every program in full (by default a program that extends an earlier one at a line break runs only its new code on a copy of the state the earlier one left)")
         .option("--isolation", "print which isolation layers are active (JSON) and exit")
         .addHelpText(
             "after",
@@ -46,6 +48,7 @@ async function execCommand(flags: ExecFlags): Promise<ExitCodeValue> {
     if (flags.concurrency !== undefined && flags.batch === undefined) throw new RstarError("INVALID_ARGUMENT", "--concurrency needs --batch");
     if (flags.json && flags.file === undefined) throw new RstarError("INVALID_ARGUMENT", "--json needs --file (batch output is always JSON)");
     const base: SandboxOptions = flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs };
+    if (flags.prefixReuse === false) base.prefixReuse = false;
     if (flags.isolation) {
         await using sandbox = await createSandbox({ ...base, workers: 1, spares: 0 });
         process.stdout.write(JSON.stringify(sandbox.isolation, null, 2) + "\n");
@@ -78,7 +81,7 @@ async function runBatch(path: string, concurrency: number, base: SandboxOptions)
     }
     await using sandbox = await createSandbox({ ...base, workers: concurrency, spares: 1 });
     const writer = new OrderedWriter();
-    const window = concurrency * 4;
+    const window = concurrency * 8;
     const inFlight = new Set<Promise<void>>();
     let malformed = 0;
     for await (const line of readJsonLines(path)) {
