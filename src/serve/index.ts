@@ -1,4 +1,6 @@
 export { startRstarServer } from "./server.js";
 export type { RstarServer, RstarServerOptions } from "./server.js";
-export { DEFAULT_MAX_TOKENS, completionRequestSchema, poolingRequestSchema } from "./routes.js";
+export { DEFAULT_MAX_TOKENS, chatRequestSchema, completionRequestSchema } from "./generation-routes.js";
+export { chatPrompt } from "./chat-template.js";
+export { poolingRequestSchema } from "./routes.js";
 export type { HiddenStateSource } from "./routes.js";

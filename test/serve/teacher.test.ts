@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
 import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
-import { TeacherBackend, generateDataset, rollout, startTeacherServer, type TeacherServer } from "../../src/synth/index.js";
+import { startRstarServer, type RstarServer } from "../../src/serve/index.js";
+import { TeacherBackend, generateDataset, rollout } from "../../src/synth/index.js";
 import { describeLlmBackendConformance, type LlmBackendConformanceOptions } from "../conformance/llm-backend.js";
-import { openRunner } from "./runner.js";
+import { openRunner } from "../synth/runner.js";
+
+/** The noisy teacher served by rstar serve's one server (what `rstar teacher serve` runs). */
 
 const dataset = generateDataset({ seed: 31, train: 0, test: 6, ood: 6 });
 const prompt = sftPrompt(dataset.test[0]!.question);
@@ -12,12 +15,15 @@ const cases = {
     lengthCase: { prompt, stop: [...STEP_STOPS], maxTokens: 3 },
 } satisfies Pick<LlmBackendConformanceOptions, "stopCase" | "lengthCase">;
 
-let server: TeacherServer;
+let server: RstarServer & { model: string };
+let teacher: TeacherBackend;
 beforeAll(async () => {
-    server = await startTeacherServer();
+    teacher = new TeacherBackend();
+    server = Object.assign(await startRstarServer({ policy: teacher, defaultMaxTokens: 512 }), { model: teacher.model });
 });
 afterAll(async () => {
     await server.close();
+    await teacher.dispose();
 });
 
 describeLlmBackendConformance({
@@ -36,7 +42,7 @@ describeLlmBackendConformance({
     reportsUsage: true,
 });
 
-describe("teacher server", () => {
+describe("teacher through rstar serve", () => {
     it("answers exactly as the in-process teacher, so rollouts through HTTP match", async () => {
         const runner = await openRunner();
         const remote = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: server.model, maxRetries: 0 });
