@@ -1,5 +1,5 @@
 export { startRstarServer } from "./server.js";
-export type { RstarServer, RstarServerOptions } from "./server.js";
+export type { RstarServer, RstarServerOptions, ServerStats } from "./server.js";
 export { DEFAULT_MAX_TOKENS, chatRequestSchema, completionRequestSchema } from "./generation-routes.js";
 export { chatPrompt } from "./chat-template.js";
 export { poolingRequestSchema } from "./routes.js";

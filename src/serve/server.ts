@@ -1,4 +1,4 @@
-import Fastify from "fastify";
+import Fastify, { type FastifyReply } from "fastify";
 import type { AddressInfo } from "node:net";
 import { RstarError } from "../errors/index.js";
 import type { LlmBackend } from "../llm/index.js";
@@ -33,8 +33,17 @@ export interface RstarServer extends AsyncDisposable {
     /** `http://host:port/v1`, as OpenAI clients take it. */
     baseURL: string;
     port: number;
+    /** Counters of POST requests: in flight now, answered, and cut short because the client disconnected. */
+    stats(): ServerStats;
     /** Stops accepting connections, lets requests in flight finish (up to `graceMs`, default 10 s), then closes. */
     close(graceMs?: number): Promise<void>;
+}
+
+export interface ServerStats {
+    inFlight: number;
+    completed: number;
+    /** Requests whose client disconnected before the answer was finished (their generation was aborted). */
+    aborted: number;
 }
 
 type Handler = (context: ServeContext, body: unknown, signal: AbortSignal) => Promise<RouteResult> | RouteResult;
@@ -67,6 +76,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
     };
     const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
     let closing = false;
+    const stats: ServerStats = { inFlight: 0, completed: 0, aborted: 0 };
     const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, routerOptions: { ignoreTrailingSlash: true }, forceCloseConnections: "idle" });
 
     // Bodies are parsed here, not by fastify, so that a bad body gets vLLM's error shape and our message.
@@ -125,26 +135,36 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
                 reply.raw.once("close", () => {
                     if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));
                 });
-                const result = await route.handler(context, body, controller.signal);
-                if ("body" in result) return reply.code(result.status).send(result.body);
-                // server-sent events, written straight to the socket: one `data:` line per chunk, then `data: [DONE]`
-                reply.hijack();
-                const raw = reply.raw;
-                raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: closing ? "close" : "keep-alive" });
-                const send = (event: unknown) => {
-                    if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(event)}\n\n`);
-                };
+                stats.inFlight += 1;
                 try {
-                    await result.stream(send);
-                    if (!raw.destroyed && !raw.writableEnded) raw.write("data: [DONE]\n\n");
-                } catch (error) {
-                    send(errorBody(500, error instanceof Error ? error.message : String(error)).body);
+                    return await answer(await route.handler(context, body, controller.signal), reply);
                 } finally {
-                    if (!raw.writableEnded) raw.end();
+                    stats.inFlight -= 1;
+                    if (controller.signal.aborted) stats.aborted += 1;
+                    else stats.completed += 1;
                 }
-                return reply;
             },
         });
+    }
+
+    async function answer(result: RouteResult, reply: FastifyReply): Promise<FastifyReply> {
+        if ("body" in result) return reply.code(result.status).send(result.body);
+        // server-sent events, written straight to the socket: one `data:` line per chunk, then `data: [DONE]`
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: closing ? "close" : "keep-alive" });
+        const send = (event: unknown) => {
+            if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(event)}\n\n`);
+        };
+        try {
+            await result.stream(send);
+            if (!raw.destroyed && !raw.writableEnded) raw.write("data: [DONE]\n\n");
+        } catch (error) {
+            send(errorBody(500, error instanceof Error ? error.message : String(error)).body);
+        } finally {
+            if (!raw.writableEnded) raw.end();
+        }
+        return reply;
     }
 
     const host = options.host ?? "127.0.0.1";
@@ -172,7 +192,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
             app.server.closeAllConnections();
             await stopped;
         })());
-    return { url, baseURL: `${url}/v1`, port: address.port, close, [Symbol.asyncDispose]: () => close() };
+    return { url, baseURL: `${url}/v1`, port: address.port, stats: () => ({ ...stats }), close, [Symbol.asyncDispose]: () => close() };
 }
 
 function digest(text: string): Buffer {

@@ -82,7 +82,7 @@ describe.skipIf(model === null)("rstar serve", () => {
             ["/v1/completions", { model: "model" }, 400, /prompt/],
             ["/v1/completions", { model: "model", prompt: "x", n: 0 }, 400, /^n: /],
             ["/v1/completions", { model: "model", prompt: "x", top_p: 2 }, 400, /top_p/],
-            ["/v1/completions", { model: "model", prompt: "x", stream: true }, 400, /stream/],
+            ["/v1/completions", { model: "model", prompt: "x", stream: "yes" }, 400, /stream/],
             ["/v1/completions", { model: "nope", prompt: "x" }, 404, /The model `nope` does not exist/],
             ["/v1/completions", { model: "model", prompt: "x = 1\n".repeat(600), max_tokens: 5 }, 400, /raise contextSize/],
             ["/pooling", { model: "ppm", input: [] }, 400, /input/],

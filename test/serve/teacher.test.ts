@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
 import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
 import { startRstarServer, type RstarServer } from "../../src/serve/index.js";
 import { TeacherBackend, generateDataset, rollout } from "../../src/synth/index.js";
 import { describeLlmBackendConformance, type LlmBackendConformanceOptions } from "../conformance/llm-backend.js";
+import { OpenAiClientBackend } from "../support/openai-client-backend.js";
 import { openRunner } from "../synth/runner.js";
 
 /** The noisy teacher served by rstar serve's one server (what `rstar teacher serve` runs). */
@@ -41,6 +43,16 @@ describeLlmBackendConformance({
     seedDeterministic: true,
     reportsUsage: true,
 });
+
+for (const path of ["completions-stream", "chat-stream"] as const) {
+    describeLlmBackendConformance({
+        name: `openai client, ${path}, against the teacher through rstar serve`,
+        create: () => new OpenAiClientBackend(server.baseURL, server.model, path),
+        ...cases,
+        seedDeterministic: true,
+        reportsUsage: true,
+    });
+}
 
 describe("teacher through rstar serve", () => {
     it("answers exactly as the in-process teacher, so rollouts through HTTP match", async () => {
@@ -82,5 +94,27 @@ describe("teacher through rstar serve", () => {
         expect((await fetch(`${server.baseURL}/nothing`)).status).toBe(404);
         const models = (await (await fetch(`${server.baseURL}/models`)).json()) as { data: { id: string }[] };
         expect(models.data.map((model) => model.id)).toEqual([server.model]);
+    });
+
+    it("a chat client that disconnects while the teacher thinks aborts it (the server's counters show it)", async () => {
+        const slow = new TeacherBackend({ latencyMs: 60_000 });
+        const temporary = await startRstarServer({ policy: slow });
+        try {
+            const client = new OpenAI({ baseURL: temporary.baseURL, apiKey: "unused", maxRetries: 0 });
+            const controller = new AbortController();
+            const stream = await client.chat.completions.create(
+                { model: slow.model, messages: [{ role: "user", content: dataset.test[0]!.question }], stream: true },
+                { signal: controller.signal },
+            );
+            const roles: string[] = [];
+            for await (const chunk of stream) {
+                roles.push(chunk.choices[0]?.delta.role ?? "");
+                controller.abort(); // the first chunk (the role) comes at once; the text would take a minute
+            }
+            expect(roles).toEqual(["assistant"]);
+            await vi.waitFor(() => expect(temporary.stats()).toEqual({ inFlight: 0, completed: 0, aborted: 1 }), { timeout: 5_000 });
+        } finally {
+            await temporary.close(0);
+        }
     });
 });
