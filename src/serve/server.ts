@@ -103,6 +103,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
     app.addHook("onRequest", async (_request, reply) => {
         if (closing) reply.header("connection", "close");
     });
+    if (options.apiKey === "") throw new RstarError("INVALID_ARGUMENT", "apiKey is empty: give a key, or none for no authentication");
     const keyDigest = options.apiKey === undefined ? undefined : digest(options.apiKey);
     app.addHook("onRequest", async (request, reply) => {
         if (keyDigest === undefined || request.url.split("?")[0]?.replace(/\/+$/, "") === "/health") return;

@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import OpenAI, { AuthenticationError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
 import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
@@ -115,6 +115,21 @@ describe("teacher through rstar serve", () => {
             await vi.waitFor(() => expect(temporary.stats()).toEqual({ inFlight: 0, completed: 0, aborted: 1 }), { timeout: 5_000 });
         } finally {
             await temporary.close(0);
+        }
+    });
+
+    it("with an API key, refuses requests without it (401, the client's AuthenticationError) and serves those with it", async () => {
+        const guarded = await startRstarServer({ policy: teacher, apiKey: "s3cret" });
+        try {
+            const wrong = new OpenAI({ baseURL: guarded.baseURL, apiKey: "s3cret-not", maxRetries: 0 });
+            await expect(wrong.models.list()).rejects.toBeInstanceOf(AuthenticationError);
+            await expect(wrong.chat.completions.create({ model: teacher.model, messages: [{ role: "user", content: "q" }], stream: true })).rejects.toBeInstanceOf(AuthenticationError);
+            expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
+            const right = new OpenAI({ baseURL: guarded.baseURL, apiKey: "s3cret", maxRetries: 0 });
+            expect((await right.models.list()).data.map((model) => model.id)).toEqual([teacher.model]);
+            await expect(startRstarServer({ policy: teacher, apiKey: "" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+        } finally {
+            await guarded.close(0);
         }
     });
 });

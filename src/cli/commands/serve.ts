@@ -16,6 +16,7 @@ interface ServeFlags {
     sequences?: number;
     modelName?: string;
     ppmName: string;
+    apiKey?: string;
 }
 
 export function register(program: Command): void {
@@ -31,16 +32,21 @@ export function register(program: Command): void {
         .option("--sequences <n>", "parallel sequences: completions decoded together (default 8)", positiveInt("--sequences"))
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
         .option("--ppm-name <name>", "served PPM name", "ppm")
+        .option("--api-key <key>", "require Authorization: Bearer <key> on every request but /health (default: env RSTAR_SERVE_API_KEY; none)")
         .addHelpText(
             "after",
             `
 Endpoints:
   GET  /v1/models        the policy and the PPM
-  POST /v1/completions   prompt, n, stop, temperature, top_p, max_tokens, seed; vLLM's response (stop_reason)
+  POST /v1/completions   prompt, n, stop, temperature, top_p, max_tokens, seed; vLLM's response (stop_reason);
+                         stream: true sends OpenAI's server-sent events (stream_options.include_usage)
+  POST /v1/chat/completions  the same for chat: messages (one user question, optionally a partial assistant
+                         solution; system messages dropped) become the SFT prompt the policy was trained with
   POST /pooling          vLLM's pooling API (task embed): the PPM backbone's last-token hidden state;
                          send use_activation: false for the raw state (the default normalizes, as vLLM does)
   POST /v1/embeddings    the same, OpenAI's shape
-Prints the base URL on stdout once listening; SIGINT/SIGTERM let requests in flight finish, then stop.
+A client that disconnects aborts its generation. Prints the base URL on stdout once listening; SIGINT/SIGTERM let
+requests in flight finish, then stop.
 
 Example:
   rstar serve --policy runs/sft/model.gguf --ppm runs/ppm --port 8000 --threads 1
@@ -73,6 +79,7 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
             ...(ppm === undefined ? {} : { ppm: { source: ppm, model: flags.ppmName } }),
             host: flags.host,
             port: flags.port,
+            ...apiKeyOption(flags.apiKey),
         });
         process.stdout.write(`${server.baseURL}\n`);
         process.stderr.write(
@@ -97,6 +104,14 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         await ppm?.dispose();
         await policy.dispose();
     }
+}
+
+/** --api-key, else env RSTAR_SERVE_API_KEY; an empty key is refused (it would let anyone in while looking set). */
+export function apiKeyOption(flag: string | undefined): { apiKey?: string } {
+    const key = flag ?? process.env["RSTAR_SERVE_API_KEY"];
+    if (key === undefined) return {};
+    if (key === "") throw new RstarError("INVALID_ARGUMENT", "--api-key (or RSTAR_SERVE_API_KEY) is empty");
+    return { apiKey: key };
 }
 
 function port(value: string): number {

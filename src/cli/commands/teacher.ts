@@ -13,6 +13,7 @@ import {
     type TeacherErrorRates,
 } from "../../synth/index.js";
 import { startRstarServer } from "../../serve/index.js";
+import { apiKeyOption } from "./serve.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
 
@@ -22,6 +23,7 @@ interface ServeFlags extends RateFlags {
     port: number;
     host: string;
     model: string;
+    apiKey?: string;
 }
 
 interface EvalFlags extends RateFlags {
@@ -76,7 +78,8 @@ export function register(program: Command): void {
         .description("serve the teacher through rstar serve's OpenAI-compatible server (vLLM response shapes) until interrupted")
         .option("--port <port>", "port (0 picks a free one)", port, 8000)
         .option("--host <host>", "interface to listen on", "127.0.0.1")
-        .option("--model <name>", "model name to serve", DEFAULT_TEACHER_MODEL);
+        .option("--model <name>", "model name to serve", DEFAULT_TEACHER_MODEL)
+        .option("--api-key <key>", "require Authorization: Bearer <key> (default: env RSTAR_SERVE_API_KEY; none)");
     addRateOptions(serve)
         .addHelpText(
             "after",
@@ -111,7 +114,7 @@ Exit codes: 0 stopped; 2 bad usage (bad rate, port in use).`,
 
 async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
     const teacher = new TeacherBackend({ model: flags.model, errorRates: ratesFrom(flags) });
-    const server = await startRstarServer({ policy: teacher, defaultMaxTokens: TEACHER_DEFAULT_MAX_TOKENS, port: flags.port, host: flags.host });
+    const server = await startRstarServer({ policy: teacher, defaultMaxTokens: TEACHER_DEFAULT_MAX_TOKENS, port: flags.port, host: flags.host, ...apiKeyOption(flags.apiKey) });
     process.stdout.write(`${server.baseURL}\n`);
     process.stderr.write(`teacher "${teacher.model}" listening at ${server.baseURL} (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
