@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FinishReason, GenerateResult, TokenUsage } from "../llm/index.js";
 import { chatMessagesSchema, chatPrompt } from "./chat-template.js";
+import { solverChat } from "./solver-routes.js";
 import { backendError, errorBody, invalid, nextId, type RouteResult, type ServeContext } from "./routes.js";
 
 /** Used when a request gives no max_tokens (vLLM's default of 16 is too few for a step). */
@@ -50,6 +51,7 @@ export function chatCompletions(context: ServeContext, raw: unknown, signal: Abo
     const parsed = chatRequestSchema.safeParse(raw);
     if (!parsed.success) return Promise.resolve(invalid(parsed.error));
     const request = parsed.data;
+    if (context.solvers?.models[request.model] !== undefined) return solverChat(context.solvers, raw, signal);
     if (request.model !== context.policyModel) return Promise.resolve(unknownModel(request.model));
     const prompt = chatPrompt(request.messages);
     if (!prompt.ok) return Promise.resolve(errorBody(400, prompt.message, "messages"));

@@ -4,3 +4,5 @@ export { DEFAULT_MAX_TOKENS, chatRequestSchema, completionRequestSchema } from "
 export { chatPrompt } from "./chat-template.js";
 export { poolingRequestSchema } from "./routes.js";
 export type { HiddenStateSource } from "./routes.js";
+export { defaultSolverModels, solverRequestSchema } from "./solver-routes.js";
+export type { SolverConfig } from "./solver-routes.js";

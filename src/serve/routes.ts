@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RstarError } from "../errors/index.js";
 import type { LlmBackend } from "../llm/index.js";
+import type { SearchServices, SearchSettings } from "../search/index.js";
 
 /**
  * Route handlers of `rstar serve`, framework-free: each takes the parsed JSON body (and an abort signal) and returns
@@ -22,12 +23,23 @@ export interface HiddenStateSource {
     hiddenState(text: string, signal?: AbortSignal): Promise<number[]>;
 }
 
+/** The solver models of a server (see solver-routes.ts) and their in-flight count. */
+export interface SolverContext {
+    services: SearchServices;
+    models: Record<string, SearchSettings>;
+    maxBudget: number;
+    maxInFlight: number;
+    inFlight: number;
+}
+
 export interface ServeContext {
     policy: LlmBackend;
     /** The served policy model id (requests must name it). */
     policyModel: string;
     ppm?: { source: HiddenStateSource; model: string; maxModelLen: number } | undefined;
     maxModelLen: number;
+    /** Solver models (search behind the chat API), when the server has them. */
+    solvers?: SolverContext | undefined;
     /** max_tokens of a completion request that gives none. */
     defaultMaxTokens: number;
     created: number;
@@ -62,6 +74,7 @@ export function listModels(context: ServeContext): RouteResult {
     const entry = (id: string, maxModelLen: number) => ({ id, object: "model", created: context.created, owned_by: "rstar", root: id, parent: null, max_model_len: maxModelLen });
     const data = [entry(context.policyModel, context.maxModelLen)];
     if (context.ppm !== undefined) data.push(entry(context.ppm.model, context.ppm.maxModelLen));
+    for (const name of Object.keys(context.solvers?.models ?? {})) data.push({ ...entry(name, context.maxModelLen), root: context.policyModel });
     return { status: 200, body: { object: "list", data } };
 }
 

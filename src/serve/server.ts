@@ -5,6 +5,7 @@ import type { LlmBackend } from "../llm/index.js";
 import { parseJson } from "../util/index.js";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { DEFAULT_MAX_TOKENS, chatCompletions, completions } from "./generation-routes.js";
+import { solverContext, type SolverConfig } from "./solver-routes.js";
 import { errorBody, listModels, pooling, type HiddenStateSource, type RouteResult, type ServeContext } from "./routes.js";
 
 export interface RstarServerOptions {
@@ -23,6 +24,8 @@ export interface RstarServerOptions {
     maxBodyBytes?: number;
     /** max_tokens of a request that gives none (chat: the whole context when `maxModelLen` is known). Defaults to 256. */
     defaultMaxTokens?: number;
+    /** Solver models (`rstar-greedy`, `rstar-bon-8`, `rstar-mcts`): chat completions that run the search. */
+    solvers?: SolverConfig;
     /** When set, every request but `GET /health` must send `Authorization: Bearer <apiKey>` (compared in constant time). */
     apiKey?: string;
 }
@@ -72,6 +75,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
         ppm: options.ppm === undefined ? undefined : { source: options.ppm.source, model: options.ppm.model, maxModelLen: options.ppm.maxModelLen ?? 0 },
         maxModelLen: options.maxModelLen ?? 0,
         defaultMaxTokens: options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+        solvers: options.solvers === undefined ? undefined : solverContext(options.solvers),
         created: Math.floor(Date.now() / 1000),
     };
     const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
