@@ -1,5 +1,4 @@
 import { RstarError } from "../../errors/index.js";
-import type { RetryingJsonClientSettings } from "./retrying-json-client.js";
 
 /**
  * The transport settings every HTTP client here takes (the policy backend and the reward backends alike). Each
@@ -28,9 +27,17 @@ export interface HttpSettingsOptions {
     env?: Record<string, string | undefined>;
 }
 
-export interface ResolvedHttpSettings extends RetryingJsonClientSettings {
+/** The resolved settings; a `RetryingJsonClientSettings` plus the model. */
+export interface ResolvedHttpSettings {
     baseURLs: string[];
     model: string;
+    apiKey: string | undefined;
+    timeoutMs: number;
+    maxRetries: number;
+    retryBaseDelayMs: number;
+    retryMaxDelayMs: number;
+    maxInFlight: number;
+    endpointCooldownMs: number;
 }
 
 /** What differs between the clients: env prefix, wording, defaults and how a base URL is normalized. */
