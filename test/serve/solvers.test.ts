@@ -7,6 +7,7 @@ import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { defaultSolverModels, startRstarServer, type RstarServer } from "../../src/serve/index.js";
 import { solveProblem, type SearchServices } from "../../src/search/index.js";
 import { generateDataset } from "../../src/synth/index.js";
+import { collect, firstLine, spawnRstar } from "../support/cli.js";
 import { SHIPPED_POLICY, SHIPPED_PPM_DIR } from "../support/shipped-models.js";
 
 /**
@@ -125,5 +126,21 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
         // the search stopped: a new solver request is accepted again
         const after = await client.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problems[4]!.question }] });
         expect(audit(after).answer).toBe(problems[4]!.answer);
+    }, 120_000);
+
+    it("rstar serve --solvers serves them from the command line, and SIGTERM stops it", async () => {
+        const child = spawnRstar(["serve", "--policy", SHIPPED_POLICY, "--ppm", SHIPPED_PPM_DIR, "--solvers", "--sandbox-workers", "1", "--port", "0", "--threads", "1"], "source");
+        const done = collect(child);
+        try {
+            const baseURL = await firstLine(child);
+            const cli = new OpenAI({ baseURL, apiKey: "unused", maxRetries: 0 });
+            expect((await cli.models.list()).data.map((model) => model.id)).toEqual(["model", "ppm", "rstar-greedy", "rstar-bon-8", "rstar-mcts"]);
+            const problem = problems[4]!;
+            const reply = await cli.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problem.question }] });
+            expect(audit(reply).answer).toBe(problem.answer);
+        } finally {
+            child.kill("SIGTERM");
+        }
+        expect((await done).code).toBe(0);
     }, 120_000);
 });

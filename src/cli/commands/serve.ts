@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { RstarError } from "../../errors/index.js";
 import { LlamaCppBackend, defaultThreadCount } from "../../llm/index.js";
 import { LlamaCppPpm } from "../../reward/index.js";
+import { createGrader, type Grader } from "../../grading/index.js";
+import { createSandbox, type Sandbox } from "../../sandbox/index.js";
 import { startRstarServer } from "../../serve/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
@@ -17,6 +19,8 @@ interface ServeFlags {
     modelName?: string;
     ppmName: string;
     apiKey?: string;
+    solvers?: boolean;
+    sandboxWorkers?: number;
 }
 
 export function register(program: Command): void {
@@ -32,6 +36,8 @@ export function register(program: Command): void {
         .option("--sequences <n>", "parallel sequences: completions decoded together (default 8)", positiveInt("--sequences"))
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
         .option("--ppm-name <name>", "served PPM name", "ppm")
+        .option("--solvers", "also serve the solver models rstar-greedy, rstar-bon-8 and (with --ppm) rstar-mcts: chat completions that run the search")
+        .option("--sandbox-workers <n>", "Python sandbox workers for --solvers (default 2)", positiveInt("--sandbox-workers"))
         .option("--api-key <key>", "require Authorization: Bearer <key> on every request but /health (default: env RSTAR_SERVE_API_KEY; none)")
         .addHelpText(
             "after",
@@ -42,6 +48,9 @@ Endpoints:
                          stream: true sends OpenAI's server-sent events (stream_options.include_usage)
   POST /v1/chat/completions  the same for chat: messages (one user question, optionally a partial assistant
                          solution; system messages dropped) become the SFT prompt the policy was trained with
+  With --solvers, chat to rstar-greedy, rstar-bon-8 or rstar-mcts runs the search (code run in the Python
+                         sandbox, the PPM ranking); request field rstar: {rollouts, candidates, samples, temperature}
+                         overrides (at most 64 each); the reply carries rstar: {answer, value, votes, tag, counters}
   POST /pooling          vLLM's pooling API (task embed): the PPM backbone's last-token hidden state;
                          send use_activation: false for the raw state (the default normalizes, as vLLM does)
   POST /v1/embeddings    the same, OpenAI's shape
@@ -67,11 +76,17 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         ...(flags.sequences === undefined ? {} : { sequences: flags.sequences }),
     });
     let ppm: LlamaCppPpm | undefined;
+    let sandbox: Sandbox | undefined;
+    let grader: Grader | undefined;
     try {
         await policy.load();
         if (flags.ppm !== undefined) {
             ppm = await LlamaCppPpm.fromDirectory(flags.ppm, { threads });
             await ppm.load();
+        }
+        if (flags.solvers === true) {
+            sandbox = await createSandbox({ workers: flags.sandboxWorkers ?? 2 });
+            grader = createGrader();
         }
         const server = await startRstarServer({
             policy,
@@ -80,10 +95,11 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
             host: flags.host,
             port: flags.port,
             ...apiKeyOption(flags.apiKey),
+            ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm } } }),
         });
         process.stdout.write(`${server.baseURL}\n`);
         process.stderr.write(
-            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
+            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`}${sandbox === undefined ? "" : " with solver models"} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
         );
         await new Promise<void>((resolve) => {
             const stop = () => {
@@ -101,6 +117,8 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         if (RstarError.isInstance(error) && error.code === "INVALID_INPUT") throw new RstarError("INVALID_ARGUMENT", error.message, { cause: error });
         throw error;
     } finally {
+        await sandbox?.dispose();
+        await grader?.dispose();
         await ppm?.dispose();
         await policy.dispose();
     }
