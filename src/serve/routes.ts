@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RstarError } from "../errors/index.js";
 import type { LlmBackend } from "../llm/index.js";
-import type { SearchServices, SearchSettings } from "../search/index.js";
+import type { ProblemOutcome, SearchServices, SearchSettings } from "../search/index.js";
 
 /**
  * Route handlers of `rstar serve`, framework-free: each takes the parsed JSON body (and an abort signal) and returns
@@ -30,6 +30,8 @@ export interface SolverContext {
     maxBudget: number;
     maxInFlight: number;
     inFlight: number;
+    /** Where solved requests are kept, when they are. */
+    log?: { dir: string; add(question: string, outcome: ProblemOutcome, request: { id: string; model: string }): number; close(): void } | undefined;
 }
 
 export interface ServeContext {

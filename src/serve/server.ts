@@ -196,6 +196,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
             clearTimeout(timer);
             app.server.closeAllConnections();
             await stopped;
+            context.solvers?.log?.close();
         })());
     return { url, baseURL: `${url}/v1`, port: address.port, stats: () => ({ ...stats }), close, [Symbol.asyncDispose]: () => close() };
 }

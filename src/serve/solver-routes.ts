@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PRESETS, breadthFirst, solveProblem, type ProblemOutcome, type SearchNode, type SearchServices, type SearchSettings } from "../search/index.js";
 import { chatMessagesSchema } from "./chat-template.js";
+import { SolveLog } from "./solve-log.js";
 import { backendError, errorBody, invalid, nextId, type RouteResult, type SolverContext } from "./routes.js";
 
 /**
@@ -16,6 +17,8 @@ export interface SolverConfig {
     maxBudget?: number;
     /** Solver requests running at once; more get 429. Defaults to 4. */
     maxInFlight?: number;
+    /** A run directory keeping every solved request (store.sqlite, results.jsonl, trees.jsonl); none when omitted. */
+    storeDir?: string;
 }
 
 /**
@@ -57,6 +60,7 @@ export function solverContext(config: SolverConfig): SolverContext {
         maxBudget: config.maxBudget ?? 64,
         maxInFlight: config.maxInFlight ?? 4,
         inFlight: 0,
+        log: config.storeDir === undefined ? undefined : new SolveLog(config.storeDir),
     };
 }
 
@@ -103,6 +107,11 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
             solvers.inFlight -= 1;
         }
     };
+    const record = (outcome: ProblemOutcome) => {
+        const rendered = render(outcome);
+        const position = solvers.log?.add(question, outcome, { id, model });
+        return { ...rendered, rstar: { ...rendered.rstar, run: solvers.log === undefined ? null : { dir: solvers.log.dir, position } } };
+    };
 
     if (request.stream !== true) {
         let outcome: ProblemOutcome;
@@ -111,7 +120,7 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
         } catch (error) {
             return backendError(error);
         }
-        const reply = render(outcome);
+        const reply = record(outcome);
         return {
             status: 200,
             body: {
@@ -141,7 +150,7 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
                 send(backendError(error).body);
                 return;
             }
-            const reply = render(outcome);
+            const reply = record(outcome);
             chunk({ index: 0, delta: { content: reply.content }, logprobs: null, finish_reason: null });
             chunk({ index: 0, delta: {}, logprobs: null, finish_reason: "stop", stop_reason: null }, { rstar: reply.rstar });
             if (includeUsage) send({ id, object: "chat.completion.chunk", created, model, choices: [], usage: usage(outcome) });

@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import OpenAI, { BadRequestError, RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createGrader, type Grader } from "../../src/grading/index.js";
@@ -14,6 +17,7 @@ import { SHIPPED_POLICY, SHIPPED_PPM_DIR } from "../support/shipped-models.js";
  * Solver models on the shipped policy and PPM: a chat completion to `rstar-greedy`, `rstar-bon-8` or `rstar-mcts`
  * runs the project's search (real sandbox, real grader, real PPM) and answers with the chosen trajectory.
  */
+const storeDir = join(mkdtempSync(join(tmpdir(), "rstar-serve-solvers-")), "run");
 const problems = generateDataset({ seed: 1, train: 0, test: 8, ood: 0 }).test;
 
 let held: { release: () => Promise<void> } | undefined;
@@ -31,7 +35,7 @@ beforeAll(async () => {
     sandbox = await createSandbox({ workers: 1 });
     grader = createGrader();
     services = { policy, executor: sandbox, judge: grader, rewardModel: ppm };
-    server = await startRstarServer({ policy, maxModelLen: await policy.contextSize(), solvers: { services, maxBudget: 20, maxInFlight: 1 } });
+    server = await startRstarServer({ policy, maxModelLen: await policy.contextSize(), solvers: { services, maxBudget: 20, maxInFlight: 1, storeDir } });
     client = new OpenAI({ baseURL: server.baseURL, apiKey: "unused", maxRetries: 0 });
 }, 60_000);
 afterAll(async () => {
@@ -68,6 +72,15 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
         expect(content).toContain(`<output>${problem.answer}`); // the sandbox's output, not the model's guess
         expect(content).toContain(`\\boxed{${problem.answer}}`);
         expect(audit(reply).counters.codeRuns).toBeGreaterThan(0);
+        // kept in the server's run directory, in rstar search's formats
+        const run = (reply as unknown as { rstar: { run: { dir: string; position: number } } }).rstar.run;
+        expect(run.dir).toBe(storeDir);
+        const results = readFileSync(join(storeDir, "results.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(results[run.position]).toMatchObject({ index: run.position, question: problem.question, selected_answer: problem.answer, request_id: reply.id, model: "rstar-greedy" });
+        const trees = readFileSync(join(storeDir, "trees.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { question: string; rstar: Record<string, unknown> });
+        expect(trees[run.position]?.question).toBe(problem.question);
+        expect(Object.keys(trees[run.position]?.rstar ?? {}).length).toBeGreaterThan(1);
+        expect(existsSync(join(storeDir, "store.sqlite"))).toBe(true);
     });
 
     it("a solver reply equals the in-process search with the same settings (best-of-N, request overrides)", async () => {
@@ -129,7 +142,7 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
     }, 120_000);
 
     it("rstar serve --solvers serves them from the command line, and SIGTERM stops it", async () => {
-        const child = spawnRstar(["serve", "--policy", SHIPPED_POLICY, "--ppm", SHIPPED_PPM_DIR, "--solvers", "--sandbox-workers", "1", "--port", "0", "--threads", "1"], "source");
+        const child = spawnRstar(["serve", "--policy", SHIPPED_POLICY, "--ppm", SHIPPED_PPM_DIR, "--solvers", "--no-store", "--sandbox-workers", "1", "--port", "0", "--threads", "1"], "source");
         const done = collect(child);
         try {
             const baseURL = await firstLine(child);
@@ -138,6 +151,7 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
             const problem = problems[4]!;
             const reply = await cli.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problem.question }] });
             expect(audit(reply).answer).toBe(problem.answer);
+            expect((reply as unknown as { rstar: { run: unknown } }).rstar.run).toBeNull(); // --no-store
         } finally {
             child.kill("SIGTERM");
         }

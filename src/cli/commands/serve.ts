@@ -21,6 +21,7 @@ interface ServeFlags {
     apiKey?: string;
     solvers?: boolean;
     sandboxWorkers?: number;
+    store: string | false;
 }
 
 export function register(program: Command): void {
@@ -38,6 +39,8 @@ export function register(program: Command): void {
         .option("--ppm-name <name>", "served PPM name", "ppm")
         .option("--solvers", "also serve the solver models rstar-greedy, rstar-bon-8 and (with --ppm) rstar-mcts: chat completions that run the search")
         .option("--sandbox-workers <n>", "Python sandbox workers for --solvers (default 2)", positiveInt("--sandbox-workers"))
+        .option("--store <dir>", "run directory keeping every solved request (store.sqlite, results.jsonl, trees.jsonl)", "runs/serve")
+        .option("--no-store", "do not keep solved requests")
         .option("--api-key <key>", "require Authorization: Bearer <key> on every request but /health (default: env RSTAR_SERVE_API_KEY; none)")
         .addHelpText(
             "after",
@@ -50,7 +53,8 @@ Endpoints:
                          solution; system messages dropped) become the SFT prompt the policy was trained with
   With --solvers, chat to rstar-greedy, rstar-bon-8 or rstar-mcts runs the search (code run in the Python
                          sandbox, the PPM ranking); request field rstar: {rollouts, candidates, samples, temperature}
-                         overrides (at most 64 each); the reply carries rstar: {answer, value, votes, tag, counters}
+                         overrides (at most 64 each); the reply carries rstar: {answer, value, votes, tag, counters,
+                         run}; solved requests are kept in --store (default runs/serve)
   POST /pooling          vLLM's pooling API (task embed): the PPM backbone's last-token hidden state;
                          send use_activation: false for the raw state (the default normalizes, as vLLM does)
   POST /v1/embeddings    the same, OpenAI's shape
@@ -95,11 +99,11 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
             host: flags.host,
             port: flags.port,
             ...apiKeyOption(flags.apiKey),
-            ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm } } }),
+            ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm }, ...(flags.store === false ? {} : { storeDir: flags.store }) } }),
         });
         process.stdout.write(`${server.baseURL}\n`);
         process.stderr.write(
-            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`}${sandbox === undefined ? "" : " with solver models"} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
+            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`}${sandbox === undefined ? "" : ` with solver models${flags.store === false ? "" : ` (solved requests kept in ${flags.store})`}`} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
         );
         await new Promise<void>((resolve) => {
             const stop = () => {
