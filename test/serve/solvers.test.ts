@@ -4,11 +4,11 @@ import { join } from "node:path";
 import OpenAI, { BadRequestError, RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createGrader, type Grader } from "../../src/grading/index.js";
-import { LlamaCppBackend, acquireModel } from "../../src/llm/index.js";
+import { LlamaCppBackend, OpenAiCompatibleBackend, acquireModel } from "../../src/llm/index.js";
 import { LlamaCppPpm } from "../../src/reward/index.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { defaultSolverModels, startRstarServer, type RstarServer } from "../../src/serve/index.js";
-import { solveProblem, type SearchServices } from "../../src/search/index.js";
+import { solveProblem, toOfficialStates, type SearchServices } from "../../src/search/index.js";
 import { generateDataset } from "../../src/synth/index.js";
 import { collect, firstLine, spawnRstar } from "../support/cli.js";
 import { SHIPPED_POLICY, SHIPPED_PPM_DIR } from "../support/shipped-models.js";
@@ -93,6 +93,22 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
         expect(audit(reply).tag).toBe(direct.selected?.tag ?? null);
         expect(Object.values(audit(reply).votes).reduce((sum, count) => sum + count, 0)).toBe(direct.terminalAnswers.length);
         expect(audit(reply).counters.rollouts).toBe(3);
+    }, 60_000);
+
+    it("a search through this server's completions API (as rstar search --policy-url does) equals one in process", async () => {
+        const problem = problems[0]!;
+        const settings = { ...defaultSolverModels(true)["rstar-bon-8"]!, samples: 3, seed: 9 };
+        const remote = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: "model", maxRetries: 0 });
+        try {
+            const viaHttp = await solveProblem({ index: 0, question: problem.question, gold: problem.answer }, settings, { ...services, policy: remote });
+            const inProcess = await solveProblem({ index: 0, question: problem.question, gold: problem.answer }, settings, services);
+            expect(toOfficialStates(viaHttp.root, problem.question)).toEqual(toOfficialStates(inProcess.root, problem.question));
+            expect(viaHttp.selected).toEqual(inProcess.selected);
+            expect(viaHttp.counters.nodes).toBeGreaterThan(3);
+            expect(viaHttp.counters.requests).toBe(inProcess.counters.requests);
+        } finally {
+            await remote.dispose();
+        }
     }, 60_000);
 
     it("streams MCTS progress as reasoning, then the answer; limits and a disconnect stop the search", async () => {
