@@ -52,7 +52,7 @@ interface Audit {
     value: number | null;
     votes: Record<string, number>;
     tag: string | null;
-    counters: { rollouts: number; codeRuns: number };
+    counters: { rollouts: number; codeRuns: number; requests: number };
 }
 const audit = (reply: unknown) => (reply as { rstar: Audit }).rstar;
 
