@@ -24,6 +24,8 @@ export { isRetryableStatus, parseRetryAfter, retryDelay } from "./openai-compati
 export { abortableSleep } from "./openai-compatible/transport.js";
 export { validateGenerateRequest } from "./validate-request.js";
 export { RetryingJsonClient } from "./openai-compatible/retrying-json-client.js";
+export { LLM_HTTP_PROFILE, REWARD_HTTP_PROFILE, integerOption, resolveHttpSettings } from "./openai-compatible/http-settings.js";
+export type { HttpSettingsOptions, HttpSettingsProfile, ResolvedHttpSettings } from "./openai-compatible/http-settings.js";
 export type { RetryingJsonClientHooks, RetryingJsonClientSettings } from "./openai-compatible/retrying-json-client.js";
 export type { HttpAnswer } from "./openai-compatible/transport.js";
 export { httpStatusError, invalidResponseError, serverMessage } from "./openai-compatible/wire-errors.js";

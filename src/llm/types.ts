@@ -41,6 +41,12 @@ export interface GenerateRequest extends SamplingSettings {
     prompt: string;
     /** Aborting rejects the call with an `ABORTED` RstarError as soon as the backend can notice it. */
     signal?: AbortSignal;
+    /**
+     * Optional progress: called with completion `index` and the next piece of its text as it is generated. The pieces
+     * of one completion, joined, are a prefix of its final `text` (never the stop string). A backend that cannot
+     * stream never calls it; callers must take the rest of the text from the result.
+     */
+    onText?: (index: number, text: string) => void;
 }
 
 /** Why a completion ended: at a stop string / end-of-sequence ("stop") or at `maxTokens` ("length"). */
@@ -102,7 +108,7 @@ export interface ModelInfo {
  *
  * @remarks
  * Deliberately not in the contract:
- * - Streaming of partial text (search needs whole steps; a later spec version may add `stream`).
+ * - Streaming as a guarantee: `onText` is optional progress (llama.cpp reports it; HTTP and the teacher do not).
  * - Chat messages and chat templates: the prompt is raw text, already in the rStar format.
  * - Log-probabilities, token ids, and stop token ids (only stop strings).
  * - How retries, timeouts, load balancing and concurrency caps work: those are backend options, not behaviour a

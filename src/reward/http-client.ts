@@ -1,29 +1,23 @@
 import { RstarError } from "../errors/index.js";
-import { RetryingJsonClient, httpStatusError, type RetryEvent } from "../llm/index.js";
+import {
+    REWARD_HTTP_PROFILE,
+    RetryingJsonClient,
+    httpStatusError,
+    integerOption,
+    resolveHttpSettings,
+    type HttpSettingsOptions,
+    type ResolvedHttpSettings,
+    type RetryEvent,
+} from "../llm/index.js";
 
-/** Transport options shared by the HTTP reward backends. Same retry rules as the OpenAI-compatible policy backend. */
-export interface HttpRewardOptions {
-    /**
-     * Server root(s), e.g. `http://127.0.0.1:8001`. vLLM serves `/pooling` at the root, so a trailing `/v1` is dropped.
-     * Several URLs serving the same model are balanced by load. Env `RSTAR_REWARD_BASE_URL` (comma-separated).
-     */
-    baseURL?: string | readonly string[];
-    /** Model name sent with every request, as the server lists it. Env `RSTAR_REWARD_MODEL`. Required. */
-    model?: string;
-    /** Sent as `Authorization: Bearer …`. Env `RSTAR_REWARD_API_KEY`. */
-    apiKey?: string;
-    /** Limit per HTTP request, body included. Defaults to 120000. @unit ms */
-    timeoutMs?: number;
-    /** Retries after the first attempt on 408/409/429/5xx, timeouts and dropped connections. Defaults to 4. */
-    maxRetries?: number;
-    /** Defaults to 500. @unit ms */
-    retryBaseDelayMs?: number;
-    /** Defaults to 30000. @unit ms */
-    retryMaxDelayMs?: number;
-    /** Requests in flight at once over all endpoints. Defaults to 16. */
-    maxInFlight?: number;
-    /** Defaults to 5000. @unit ms */
-    endpointCooldownMs?: number;
+/**
+ * Transport options shared by the HTTP reward backends: the same resolver and retry rules as the OpenAI-compatible
+ * policy backend ({@link HttpSettingsOptions}), with env prefix `RSTAR_REWARD` (`RSTAR_REWARD_BASE_URL`,
+ * `RSTAR_REWARD_MODEL`, `RSTAR_REWARD_API_KEY`, `RSTAR_REWARD_TIMEOUT_MS`, `RSTAR_REWARD_MAX_RETRIES`,
+ * `RSTAR_REWARD_MAX_IN_FLIGHT`). Defaults: timeout 120000 ms, 16 requests in flight. `baseURL` is the server root,
+ * e.g. `http://127.0.0.1:8001`: vLLM serves `/pooling` at the root, so a trailing `/v1` is dropped.
+ */
+export interface HttpRewardOptions extends HttpSettingsOptions {
     /** Most items per HTTP request; a larger `score` call is split. Defaults to 32. */
     maxItemsPerRequest?: number;
     /** JSON fields merged last into every request body; a field set to `undefined` is dropped. */
@@ -32,56 +26,17 @@ export interface HttpRewardOptions {
     sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
     random?: () => number;
     onRetry?: (event: RetryEvent) => void;
-    env?: Record<string, string | undefined>;
 }
 
-export interface ResolvedHttpRewardOptions {
-    baseURLs: string[];
-    model: string;
-    apiKey: string | undefined;
-    timeoutMs: number;
-    maxRetries: number;
-    retryBaseDelayMs: number;
-    retryMaxDelayMs: number;
-    maxInFlight: number;
-    endpointCooldownMs: number;
+export interface ResolvedHttpRewardOptions extends ResolvedHttpSettings {
     maxItemsPerRequest: number;
     extraBody: Record<string, unknown>;
 }
 
 export function resolveHttpRewardOptions(options: HttpRewardOptions): ResolvedHttpRewardOptions {
-    const env = options.env ?? process.env;
-    const raw = options.baseURL ?? env["RSTAR_REWARD_BASE_URL"]?.split(",");
-    const urls = (typeof raw === "string" ? [raw] : [...(raw ?? [])]).map((url) => url.trim()).filter((url) => url !== "");
-    if (urls.length === 0) throw new RstarError("CONFIG_INVALID", "no reward-model server URL: pass baseURL (e.g. http://127.0.0.1:8001) or set RSTAR_REWARD_BASE_URL");
-    const baseURLs = urls.map((url) => {
-        let parsed: URL;
-        try {
-            parsed = new URL(url);
-        } catch {
-            throw new RstarError("CONFIG_INVALID", `reward-model server URL "${url}" is not a valid URL (expected e.g. http://127.0.0.1:8001)`);
-        }
-        if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new RstarError("CONFIG_INVALID", `reward-model server URL "${url}" must use http or https`);
-        return url.replace(/\/+$/, "").replace(/\/v1$/, "");
-    });
-    const model = options.model ?? env["RSTAR_REWARD_MODEL"];
-    if (model === undefined || model === "") throw new RstarError("CONFIG_INVALID", "no reward model name: pass model or set RSTAR_REWARD_MODEL (GET <baseURL>/v1/models lists what a server offers)");
-    const int = (name: string, value: number | undefined, fallback: number, minimum: number): number => {
-        const resolved = value ?? fallback;
-        if (!Number.isInteger(resolved) || resolved < minimum) throw new RstarError("CONFIG_INVALID", `option ${name} must be an integer >= ${minimum}, got ${value}`);
-        return resolved;
-    };
     return {
-        baseURLs,
-        model,
-        apiKey: options.apiKey ?? env["RSTAR_REWARD_API_KEY"],
-        timeoutMs: int("timeoutMs", options.timeoutMs, 120_000, 1),
-        maxRetries: int("maxRetries", options.maxRetries, 4, 0),
-        retryBaseDelayMs: int("retryBaseDelayMs", options.retryBaseDelayMs, 500, 0),
-        retryMaxDelayMs: int("retryMaxDelayMs", options.retryMaxDelayMs, 30_000, 0),
-        maxInFlight: int("maxInFlight", options.maxInFlight, 16, 1),
-        endpointCooldownMs: int("endpointCooldownMs", options.endpointCooldownMs, 5_000, 0),
-        maxItemsPerRequest: int("maxItemsPerRequest", options.maxItemsPerRequest, 32, 1),
+        ...resolveHttpSettings(options, REWARD_HTTP_PROFILE),
+        maxItemsPerRequest: integerOption("maxItemsPerRequest", options.maxItemsPerRequest, 32, 1),
         extraBody: { ...options.extraBody },
     };
 }

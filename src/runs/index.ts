@@ -5,3 +5,4 @@ export { RunStore } from "./run-store.js";
 export type { StoredProblem } from "./run-store.js";
 export { RUN_FORMAT, readRunConfig } from "./run-config.js";
 export type { RunConfig } from "./run-config.js";
+export { resultRecord, treeRecord } from "./records.js";

@@ -1,19 +1,37 @@
 import { z } from "zod";
 import { RstarError } from "../errors/index.js";
-import type { FinishReason, LlmBackend } from "../llm/index.js";
+import type { LlmBackend } from "../llm/index.js";
+import type { ProblemOutcome, SearchServices, SearchSettings } from "../search/index.js";
 
 /**
  * Route handlers of `rstar serve`, framework-free: each takes the parsed JSON body (and an abort signal) and returns
- * `{status, body}`. `server.ts` registers them with fastify.
+ * `{status, body}` or a stream of server-sent events. `server.ts` registers them with fastify.
  */
-export interface RouteResult {
+/** A JSON answer. */
+export interface JsonResult {
     status: number;
     body: unknown;
 }
 
+export type RouteResult =
+    | JsonResult
+    /** A server-sent-event stream: `stream` sends each event's JSON; the server adds `data: [DONE]` and ends it. */
+    | { status: 200; stream: (send: (event: unknown) => void) => Promise<void> };
+
 /** What the pooling endpoints need from a PPM: the backbone's last-token hidden state for a text. */
 export interface HiddenStateSource {
     hiddenState(text: string, signal?: AbortSignal): Promise<number[]>;
+}
+
+/** The solver models of a server (see solver-routes.ts) and their in-flight count. */
+export interface SolverContext {
+    services: SearchServices;
+    models: Record<string, SearchSettings>;
+    maxBudget: number;
+    maxInFlight: number;
+    inFlight: number;
+    /** Where solved requests are kept, when they are. */
+    log?: { dir: string; add(question: string, outcome: ProblemOutcome, request: { id: string; model: string }): number; close(): void } | undefined;
 }
 
 export interface ServeContext {
@@ -22,29 +40,18 @@ export interface ServeContext {
     policyModel: string;
     ppm?: { source: HiddenStateSource; model: string; maxModelLen: number } | undefined;
     maxModelLen: number;
+    /** Solver models (search behind the chat API), when the server has them. */
+    solvers?: SolverContext | undefined;
+    /** max_tokens of a completion request that gives none. */
+    defaultMaxTokens: number;
     created: number;
 }
 
 /** vLLM's error body: `{error: {message, type, param, code}}`. */
-export function errorBody(status: number, message: string, param: string | null = null): RouteResult {
+export function errorBody(status: number, message: string, param: string | null = null): JsonResult {
     const type = status === 404 ? "NotFoundError" : status >= 500 ? "InternalServerError" : "BadRequestError";
     return { status, body: { error: { message, type, param, code: status } } };
 }
-
-const stopSchema = z.union([z.string(), z.array(z.string())]).nullish();
-
-/** `POST /v1/completions`: the OpenAI text-completion fields the server honours (unknown fields are ignored). */
-export const completionRequestSchema = z.looseObject({
-    model: z.string(),
-    prompt: z.union([z.string(), z.array(z.string()).length(1)]),
-    n: z.number().int().min(1).max(256).optional(),
-    temperature: z.number().min(0).max(100).optional(),
-    top_p: z.number().gt(0).max(1).optional(),
-    max_tokens: z.number().int().min(1).nullish(),
-    stop: stopSchema,
-    seed: z.number().int().nullish(),
-    stream: z.literal(false).nullish(),
-});
 
 /** `POST /pooling` (vLLM's PoolingCompletionRequest subset) and `POST /v1/embeddings`. */
 export const poolingRequestSchema = z.looseObject({
@@ -57,60 +64,20 @@ export const poolingRequestSchema = z.looseObject({
     dimensions: z.null().optional(),
 });
 
-/** Used when a request gives no max_tokens (vLLM's default of 16 is too few for a step). */
-export const DEFAULT_MAX_TOKENS = 256;
-
 let sequence = 0;
+
+/** A fresh response id such as `cmpl-rstar-7`. */
+export function nextId(prefix: string): string {
+    sequence += 1;
+    return `${prefix}-rstar-${sequence}`;
+}
 
 export function listModels(context: ServeContext): RouteResult {
     const entry = (id: string, maxModelLen: number) => ({ id, object: "model", created: context.created, owned_by: "rstar", root: id, parent: null, max_model_len: maxModelLen });
     const data = [entry(context.policyModel, context.maxModelLen)];
     if (context.ppm !== undefined) data.push(entry(context.ppm.model, context.ppm.maxModelLen));
+    for (const name of Object.keys(context.solvers?.models ?? {})) data.push({ ...entry(name, context.maxModelLen), root: context.policyModel });
     return { status: 200, body: { object: "list", data } };
-}
-
-export async function completions(context: ServeContext, raw: unknown, signal: AbortSignal): Promise<RouteResult> {
-    const parsed = completionRequestSchema.safeParse(raw);
-    if (!parsed.success) return invalid(parsed.error);
-    const request = parsed.data;
-    if (request.model !== context.policyModel) return errorBody(404, `The model \`${request.model}\` does not exist.`, "model");
-    const prompt = typeof request.prompt === "string" ? request.prompt : (request.prompt[0] as string);
-    const stop = request.stop === undefined || request.stop === null ? [] : typeof request.stop === "string" ? [request.stop] : request.stop;
-    try {
-        const result = await context.policy.generate({
-            prompt,
-            n: request.n ?? 1,
-            temperature: request.temperature ?? 1,
-            topP: request.top_p ?? 1,
-            maxTokens: request.max_tokens ?? DEFAULT_MAX_TOKENS,
-            stop,
-            ...(request.seed === undefined || request.seed === null ? {} : { seed: request.seed }),
-            signal,
-        });
-        sequence += 1;
-        return {
-            status: 200,
-            body: {
-                id: `cmpl-rstar-${sequence}`,
-                object: "text_completion",
-                created: Math.floor(Date.now() / 1000),
-                model: context.policyModel,
-                choices: result.completions.map((completion) => ({
-                    index: completion.index,
-                    text: completion.text,
-                    logprobs: null,
-                    finish_reason: completion.finishReason satisfies FinishReason,
-                    stop_reason: completion.stop,
-                })),
-                usage:
-                    result.usage === null
-                        ? null
-                        : { prompt_tokens: result.usage.promptTokens, completion_tokens: result.usage.completionTokens, total_tokens: result.usage.totalTokens },
-            },
-        };
-    } catch (error) {
-        return backendError(error);
-    }
 }
 
 export async function pooling(context: ServeContext, raw: unknown, signal: AbortSignal, shape: "pooling" | "embeddings"): Promise<RouteResult> {
@@ -136,11 +103,10 @@ export async function pooling(context: ServeContext, raw: unknown, signal: Abort
     } catch (error) {
         return backendError(error);
     }
-    sequence += 1;
     return {
         status: 200,
         body: {
-            id: `${shape === "pooling" ? "pool" : "embd"}-rstar-${sequence}`,
+            id: nextId(shape === "pooling" ? "pool" : "embd"),
             object: "list",
             created: Math.floor(Date.now() / 1000),
             model: ppm.model,
@@ -151,14 +117,14 @@ export async function pooling(context: ServeContext, raw: unknown, signal: Abort
     };
 }
 
-function invalid(error: z.ZodError): RouteResult {
+export function invalid(error: z.ZodError): JsonResult {
     const issue = error.issues[0];
     const path = issue?.path.join(".") || "body";
     return errorBody(400, `${path}: ${issue?.message ?? "invalid request"}`, issue === undefined ? null : path);
 }
 
 /** Backend errors: caller mistakes are 400, aborts 499 (the client left), anything else 500. */
-function backendError(error: unknown): RouteResult {
+export function backendError(error: unknown): JsonResult {
     if (RstarError.isInstance(error)) {
         if (error.code === "INVALID_ARGUMENT") return errorBody(400, error.message);
         if (error.code === "ABORTED") return errorBody(499, error.message);

@@ -1,9 +1,12 @@
-import Fastify from "fastify";
+import Fastify, { type FastifyReply } from "fastify";
 import type { AddressInfo } from "node:net";
 import { RstarError } from "../errors/index.js";
 import type { LlmBackend } from "../llm/index.js";
 import { parseJson } from "../util/index.js";
-import { completions, errorBody, listModels, pooling, type HiddenStateSource, type RouteResult, type ServeContext } from "./routes.js";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { DEFAULT_MAX_TOKENS, chatCompletions, completions } from "./generation-routes.js";
+import { solverContext, type SolverConfig } from "./solver-routes.js";
+import { errorBody, listModels, pooling, type HiddenStateSource, type RouteResult, type ServeContext } from "./routes.js";
 
 export interface RstarServerOptions {
     policy: LlmBackend;
@@ -19,6 +22,12 @@ export interface RstarServerOptions {
     port?: number;
     /** Largest request body accepted. Defaults to 8 MiB. @unit bytes */
     maxBodyBytes?: number;
+    /** max_tokens of a request that gives none (chat: the whole context when `maxModelLen` is known). Defaults to 256. */
+    defaultMaxTokens?: number;
+    /** Solver models (`rstar-greedy`, `rstar-bon-8`, `rstar-mcts`): chat completions that run the search. */
+    solvers?: SolverConfig;
+    /** When set, every request but `GET /health` must send `Authorization: Bearer <apiKey>` (compared in constant time). */
+    apiKey?: string;
 }
 
 export interface RstarServer extends AsyncDisposable {
@@ -27,8 +36,17 @@ export interface RstarServer extends AsyncDisposable {
     /** `http://host:port/v1`, as OpenAI clients take it. */
     baseURL: string;
     port: number;
+    /** Counters of POST requests: in flight now, answered, and cut short because the client disconnected. */
+    stats(): ServerStats;
     /** Stops accepting connections, lets requests in flight finish (up to `graceMs`, default 10 s), then closes. */
     close(graceMs?: number): Promise<void>;
+}
+
+export interface ServerStats {
+    inFlight: number;
+    completed: number;
+    /** Requests whose client disconnected before the answer was finished (their generation was aborted). */
+    aborted: number;
 }
 
 type Handler = (context: ServeContext, body: unknown, signal: AbortSignal) => Promise<RouteResult> | RouteResult;
@@ -38,14 +56,17 @@ const routes: { method: "GET" | "POST"; path: string; body: boolean; handler: Ha
     { method: "GET", path: "/v1/models", body: false, handler: (context) => listModels(context) },
     { method: "GET", path: "/health", body: false, handler: () => ({ status: 200, body: {} }) },
     { method: "POST", path: "/v1/completions", body: true, handler: completions },
+    { method: "POST", path: "/v1/chat/completions", body: true, handler: chatCompletions },
     { method: "POST", path: "/pooling", body: true, handler: (context, body, signal) => pooling(context, body, signal, "pooling") },
     { method: "POST", path: "/v1/embeddings", body: true, handler: (context, body, signal) => pooling(context, body, signal, "embeddings") },
 ];
 
 /**
- * An OpenAI-compatible server over a policy backend and, optionally, a PPM backbone: `GET /v1/models`,
- * `POST /v1/completions` (vLLM's response shape with `stop_reason`), `POST /pooling` and `POST /v1/embeddings`
- * (vLLM's pooling shapes: the last token's hidden state). Built on fastify; errors use vLLM's error body.
+ * An OpenAI-compatible server over any policy backend (llama.cpp, the noisy teacher, an upstream server) and,
+ * optionally, a PPM backbone: `GET /v1/models`, `POST /v1/completions` and `POST /v1/chat/completions` (vLLM's
+ * response shapes with `stop_reason`; `stream: true` sends OpenAI's server-sent-event chunks), `POST /pooling` and
+ * `POST /v1/embeddings` (vLLM's pooling shapes: the last token's hidden state). Built on fastify; errors use vLLM's
+ * error body. A client that disconnects aborts its generation.
  */
 export async function startRstarServer(options: RstarServerOptions): Promise<RstarServer> {
     const context: ServeContext = {
@@ -53,10 +74,13 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
         policyModel: options.policyModel ?? options.policy.model,
         ppm: options.ppm === undefined ? undefined : { source: options.ppm.source, model: options.ppm.model, maxModelLen: options.ppm.maxModelLen ?? 0 },
         maxModelLen: options.maxModelLen ?? 0,
+        defaultMaxTokens: options.defaultMaxTokens ?? DEFAULT_MAX_TOKENS,
+        solvers: options.solvers === undefined ? undefined : solverContext(options.solvers),
         created: Math.floor(Date.now() / 1000),
     };
     const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
     let closing = false;
+    const stats: ServerStats = { inFlight: 0, completed: 0, aborted: 0 };
     const app = Fastify({ logger: false, bodyLimit: maxBodyBytes, routerOptions: { ignoreTrailingSlash: true }, forceCloseConnections: "idle" });
 
     // Bodies are parsed here, not by fastify, so that a bad body gets vLLM's error shape and our message.
@@ -83,6 +107,18 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
     app.addHook("onRequest", async (_request, reply) => {
         if (closing) reply.header("connection", "close");
     });
+    if (options.apiKey === "") throw new RstarError("INVALID_ARGUMENT", "apiKey is empty: give a key, or none for no authentication");
+    const keyDigest = options.apiKey === undefined ? undefined : digest(options.apiKey);
+    app.addHook("onRequest", async (request, reply) => {
+        if (keyDigest === undefined || request.url.split("?")[0]?.replace(/\/+$/, "") === "/health") return;
+        const header = request.headers.authorization ?? "";
+        const given = header.startsWith("Bearer ") ? header.slice("Bearer ".length) : "";
+        if (!timingSafeEqual(digest(given), keyDigest)) {
+            const result = errorBody(401, "missing or wrong API key: send Authorization: Bearer <key>");
+            return reply.code(401).send(result.body);
+        }
+        return undefined;
+    });
     app.addHook("onResponse", async () => {
         if (closing) setImmediate(() => app.server.closeIdleConnections());
     });
@@ -104,10 +140,36 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
                 reply.raw.once("close", () => {
                     if (!reply.raw.writableFinished) controller.abort(new Error("client disconnected"));
                 });
-                const result = await route.handler(context, body, controller.signal);
-                return reply.code(result.status).send(result.body);
+                stats.inFlight += 1;
+                try {
+                    return await answer(await route.handler(context, body, controller.signal), reply);
+                } finally {
+                    stats.inFlight -= 1;
+                    if (controller.signal.aborted) stats.aborted += 1;
+                    else stats.completed += 1;
+                }
             },
         });
+    }
+
+    async function answer(result: RouteResult, reply: FastifyReply): Promise<FastifyReply> {
+        if ("body" in result) return reply.code(result.status).send(result.body);
+        // server-sent events, written straight to the socket: one `data:` line per chunk, then `data: [DONE]`
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: closing ? "close" : "keep-alive" });
+        const send = (event: unknown) => {
+            if (!raw.destroyed && !raw.writableEnded) raw.write(`data: ${JSON.stringify(event)}\n\n`);
+        };
+        try {
+            await result.stream(send);
+            if (!raw.destroyed && !raw.writableEnded) raw.write("data: [DONE]\n\n");
+        } catch (error) {
+            send(errorBody(500, error instanceof Error ? error.message : String(error)).body);
+        } finally {
+            if (!raw.writableEnded) raw.end();
+        }
+        return reply;
     }
 
     const host = options.host ?? "127.0.0.1";
@@ -134,6 +196,11 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
             clearTimeout(timer);
             app.server.closeAllConnections();
             await stopped;
+            context.solvers?.log?.close();
         })());
-    return { url, baseURL: `${url}/v1`, port: address.port, close, [Symbol.asyncDispose]: () => close() };
+    return { url, baseURL: `${url}/v1`, port: address.port, stats: () => ({ ...stats }), close, [Symbol.asyncDispose]: () => close() };
+}
+
+function digest(text: string): Buffer {
+    return createHash("sha256").update(text).digest();
 }

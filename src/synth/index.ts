@@ -21,8 +21,6 @@ export { DEFAULT_TEACHER_ERROR_RATES, TEACHER_ERROR_KINDS, proposeStep, resolveE
 export type { TeacherErrorKind, TeacherErrorRates, TeacherSample, TeacherStep } from "./teacher-policy.js";
 export { DEFAULT_TEACHER_MODEL, TeacherBackend, teacherCompletions } from "./teacher-backend.js";
 export type { TeacherCompletion, TeacherOptions } from "./teacher-backend.js";
-export { startTeacherServer } from "./teacher-server.js";
-export type { TeacherServer, TeacherServerOptions } from "./teacher-server.js";
 export { spawnPythonRunner } from "./code-runner.js";
 export type { CodeRunner } from "./code-runner.js";
 export { answerMatches, rollout } from "./rollout.js";

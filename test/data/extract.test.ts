@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
 import { runSearch } from "../../src/runs/index.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { BASE_SETTINGS } from "../../src/search/index.js";
+import { runRstar } from "../support/cli.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 /**
@@ -258,13 +258,4 @@ describe("rstar extract (CLI)", () => {
     }, 60_000);
 });
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-}
+const cli = (args: string[]) => runRstar(args);

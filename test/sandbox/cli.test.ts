@@ -1,35 +1,13 @@
-import { Command } from "commander";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { Command } from "commander";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { register } from "../../src/cli/commands/exec.js";
+import { runInProcess } from "../support/cli.js";
 
 // Runs the exec command in-process (as src/cli/main.ts would), capturing stdout, stderr and the exit code.
-async function rstarExec(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    const program = new Command("rstar").exitOverride();
-    register(program);
-    let stdout = "";
-    let stderr = "";
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-        stdout += String(chunk);
-        return true;
-    });
-    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-        stderr += String(chunk);
-        return true;
-    });
-    process.exitCode = undefined;
-    try {
-        await program.parseAsync(["node", "rstar", "exec", ...args]);
-    } finally {
-        out.mockRestore();
-        err.mockRestore();
-    }
-    const code = Number(process.exitCode ?? 0);
-    process.exitCode = undefined;
-    return { stdout, stderr, code };
-}
+const rstarExec = (args: string[]) => runInProcess(register, ["exec", ...args]);
 
 describe("rstar exec", () => {
     const dir = mkdtempSync(join(tmpdir(), "rstar-exec-cli-"));

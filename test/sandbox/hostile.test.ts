@@ -1,16 +1,15 @@
-import { createServer, type Server } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeVictimFiles, startTrapListener, type TrapListener, type VictimFiles } from "../support/sandbox-fixtures.js";
 import { createSandbox, type ExecResult, type Sandbox } from "../../src/sandbox/index.js";
 
 // Every hostile program is followed by a normal program on the same pool, which must still answer correctly.
 describe("hostile programs", () => {
     let sandbox: Sandbox;
-    let server: Server;
+    let trap: TrapListener;
+    let victims: VictimFiles;
     let port = 0;
-    let connections = 0;
     let victimDir: string;
     let victim: string;
     const secret = `rstar-secret-${process.pid}-${Date.now()}`;
@@ -23,27 +22,21 @@ describe("hostile programs", () => {
         process.env["RSTAR_TEST_SECRET"] = secret;
         process.on("SIGUSR1", onSignal);
         process.on("SIGUSR2", onSignal);
-        server = createServer((socket) => {
-            connections += 1;
-            socket.destroy();
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        port = (server.address() as { port: number }).port;
-        victimDir = mkdtempSync(join(tmpdir(), "rstar-victim-"));
-        chmodSync(victimDir, 0o777); // world-writable: only the sandbox, not file permissions, protects it
-        victim = join(victimDir, "victim.txt");
-        writeFileSync(victim, "original");
-        chmodSync(victim, 0o666);
+        trap = await startTrapListener();
+        port = trap.port;
+        victims = makeVictimFiles();
+        victimDir = victims.dir;
+        victim = victims.file;
         sandbox = await createSandbox({ workers: 1, spares: 1, timeoutMs: 2000, graceMs: 1500, memoryBytes: 512 * 1024 ** 2 });
     });
 
     afterAll(async () => {
         await sandbox?.dispose();
-        server?.close();
+        trap?.close();
         process.off("SIGUSR1", onSignal);
         process.off("SIGUSR2", onSignal);
         delete process.env["RSTAR_TEST_SECRET"];
-        if (victimDir) rmSync(victimDir, { recursive: true, force: true });
+        victims?.remove();
     });
 
     async function hostile(code: string, timeoutMs?: number): Promise<ExecResult> {
@@ -111,7 +104,7 @@ describe("hostile programs", () => {
         const raw = await hostile(`import _socket\ns = _socket.socket()\ns.connect(('127.0.0.1', ${port}))\nprint('connected')`);
         expect(raw.ok).toBe(false);
         await new Promise((resolve) => setTimeout(resolve, 100));
-        expect(connections).toBe(0);
+        expect(trap.connections).toBe(0);
     });
 
     it("writing and deleting files outside scratch: refused, file untouched", async () => {

@@ -1,38 +1,28 @@
-import { createServer, type Server } from "node:net";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeVictimFiles, startTrapListener, type TrapListener, type VictimFiles } from "../support/sandbox-fixtures.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 
 // The OS layers must hold on their own: these programs run with the audit hook switched off.
 // A test whose layer the platform lacks is skipped (the isolation report says which are active).
 describe("OS isolation layers without the audit hook", () => {
     let sandbox: Sandbox;
-    let server: Server;
+    let trap: TrapListener;
+    let victims: VictimFiles;
     let port = 0;
-    let connections = 0;
-    let victimDir: string;
     let victim: string;
 
     beforeAll(async () => {
-        server = createServer((socket) => {
-            connections += 1;
-            socket.destroy();
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        port = (server.address() as { port: number }).port;
-        victimDir = mkdtempSync(join(tmpdir(), "rstar-victim-"));
-        chmodSync(victimDir, 0o777);
-        victim = join(victimDir, "victim.txt");
-        writeFileSync(victim, "original");
-        chmodSync(victim, 0o666);
+        trap = await startTrapListener();
+        port = trap.port;
+        victims = makeVictimFiles();
+        victim = victims.file;
         sandbox = await createSandbox({ workers: 1, spares: 1, timeoutMs: 3000, isolation: { auditHook: false } });
     });
     afterAll(async () => {
         await sandbox?.dispose();
-        server?.close();
-        if (victimDir) rmSync(victimDir, { recursive: true, force: true });
+        trap?.close();
+        victims?.remove();
     });
 
     it("reports the audit hook as off", () => {
@@ -46,7 +36,7 @@ describe("OS isolation layers without the audit hook", () => {
         expect(result.ok).toBe(false);
         expect(result.error?.type).toMatch(/Error$/);
         await new Promise((resolve) => setTimeout(resolve, 100));
-        expect(connections).toBe(0);
+        expect(trap.connections).toBe(0);
     });
 
     it("file system: Landlock keeps writes inside the scratch root", async (context) => {

@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runRstar } from "../support/cli.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 let server: SimulatedPolicyServer;
@@ -14,16 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-function rstar(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-}
+const rstar = (args: string[]) => runRstar(args);
 
 describe("rstar solve and search settings", () => {
     it("solve prints the chosen trajectory and answer, and --json gives the details", async () => {

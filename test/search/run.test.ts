@@ -10,6 +10,7 @@ import { RstarError } from "../../src/errors/index.js";
 import { RunStore, runSearch } from "../../src/runs/index.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { BASE_SETTINGS, type SearchSettings } from "../../src/search/index.js";
+import { runRstar, type CliResult } from "../support/cli.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 const questions = ["Compute 3 + 4 * 5.", "Compute (2 + 3) * 4.", "Compute 7 * 8 - 9.", "Compute 12 - 4 + 6 * 2.", "Compute 9 * (3 + 2) - 1.", "Compute 5 + 6."];
@@ -149,18 +150,12 @@ describe("durable search runs over a real HTTP policy, sandbox and grader", () =
     }, 60_000);
 });
 
-function runCli(args: string[], allowFailure = false): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("exit", (code) => {
-            if (code !== 0 && !allowFailure) reject(new Error(`rstar ${args.slice(1, 3).join(" ")} exited ${code}: ${stderr}`));
-            else resolve({ code: code ?? -1, stdout, stderr });
-        });
-    });
+async function runCli(args: string[], allowFailure = false): Promise<CliResult> {
+    const [entry, ...rest] = args;
+    if (entry !== "bin/rstar.js") throw new Error("runCli runs bin/rstar.js");
+    const result = await runRstar(rest);
+    if (result.code !== 0 && !allowFailure) throw new Error(`rstar ${rest.slice(0, 2).join(" ")} exited ${result.code}: ${result.stderr}`);
+    return result;
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

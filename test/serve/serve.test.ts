@@ -1,11 +1,10 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppBackend, MockLlmBackend, OpenAiCompatibleBackend, acquireModel } from "../../src/llm/index.js";
 import { LlamaCppPpm, PoolingPpm } from "../../src/reward/index.js";
 import { startRstarServer, type RstarServer } from "../../src/serve/index.js";
 import { sftPrompt } from "../../src/steps/index.js";
 import { describeLlmBackendConformance } from "../conformance/llm-backend.js";
+import { collect, firstLine, spawnRstar } from "../support/cli.js";
 import { SAMPLE_REWARD_ITEMS as SAMPLE, describeRewardModelConformance } from "../conformance/reward-model.js";
 import { testModel } from "../reward/test-model.js";
 
@@ -82,7 +81,7 @@ describe.skipIf(model === null)("rstar serve", () => {
             ["/v1/completions", { model: "model" }, 400, /prompt/],
             ["/v1/completions", { model: "model", prompt: "x", n: 0 }, 400, /^n: /],
             ["/v1/completions", { model: "model", prompt: "x", top_p: 2 }, 400, /top_p/],
-            ["/v1/completions", { model: "model", prompt: "x", stream: true }, 400, /stream/],
+            ["/v1/completions", { model: "model", prompt: "x", stream: "yes" }, 400, /stream/],
             ["/v1/completions", { model: "nope", prompt: "x" }, 404, /The model `nope` does not exist/],
             ["/v1/completions", { model: "model", prompt: "x = 1\n".repeat(600), max_tokens: 5 }, 400, /raise contextSize/],
             ["/pooling", { model: "ppm", input: [] }, 400, /input/],
@@ -114,15 +113,7 @@ describe.skipIf(model === null)("rstar serve", () => {
     });
 
     it("rstar serve: --help, a missing model exits 2, and SIGTERM stops it with exit 0", async () => {
-        const run = (args: string[]) => spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        const collect = async (child: ReturnType<typeof run>) => {
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-            const [code] = (await once(child, "exit")) as [number];
-            return { code, stdout, stderr };
-        };
+        const run = (args: string[]) => spawnRstar(["serve", ...args], "source");
         const help = await collect(run(["--help"]));
         expect(help.code).toBe(0);
         expect(help.stdout).toContain("--policy <model.gguf>");
@@ -132,7 +123,7 @@ describe.skipIf(model === null)("rstar serve", () => {
 
         const child = run(["--policy", model?.gguf ?? "", "--ppm", model?.dir ?? "", "--port", "0", "--threads", "1", "--context-size", "512"]);
         const result = collect(child);
-        const baseURL = await new Promise<string>((resolve) => child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString().trim())));
+        const baseURL = await firstLine(child);
         expect(baseURL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
         const remote = new OpenAiCompatibleBackend({ baseURL, model: "model" });
         const generated = await remote.generate({ prompt, n: 2, temperature: 0, topP: 1, maxTokens: 8, stop: [], seed: 1 });

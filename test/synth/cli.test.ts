@@ -1,35 +1,14 @@
-import { spawn } from "node:child_process";
+import OpenAI from "openai";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { register as registerSynth } from "../../src/cli/commands/synth.js";
 import { register as registerTeacher } from "../../src/cli/commands/teacher.js";
+import { firstLine, runInProcess, spawnRstar } from "../support/cli.js";
 
 /** Runs the commands in process, as src/cli/main.ts wires them; returns stdout and the exit code. */
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    const program = new Command("rstar").exitOverride();
-    registerSynth(program);
-    registerTeacher(program);
-    let stdout = "";
-    let stderr = "";
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    process.exitCode = 0;
-    let code = 0;
-    try {
-        await program.parseAsync(["node", "rstar", ...args]);
-        code = Number(process.exitCode ?? 0);
-    } catch (error) {
-        code = (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
-    } finally {
-        out.mockRestore();
-        err.mockRestore();
-        process.exitCode = 0;
-    }
-    return { stdout, stderr, code };
-}
+const cli = (args: string[]) => runInProcess([registerSynth, registerTeacher], args);
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -82,19 +61,18 @@ describe("rstar teacher", () => {
     });
 
     it("serve listens on 127.0.0.1, prints its URL, answers, and stops on SIGTERM", async () => {
-        const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "teacher", "serve", "--port", "0", "--wrong-number", "0.2"], { stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawnRstar(["teacher", "serve", "--port", "0", "--wrong-number", "0.2"], "source");
         try {
-            const baseURL = await new Promise<string>((resolve, reject) => {
-                let out = "";
-                child.stdout.on("data", (chunk: Buffer) => {
-                    out += chunk.toString();
-                    const line = /^(http:\/\/127\.0\.0\.1:\d+\/v1)\n/m.exec(out);
-                    if (line) resolve(line[1]!);
-                });
-                child.on("exit", (code) => reject(new Error(`exited with ${code}`)));
-            });
+            const baseURL = await firstLine(child);
+            expect(baseURL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
             const models = (await (await fetch(`${baseURL}/models`)).json()) as { data: { id: string }[] };
             expect(models.data[0]?.id).toBe("rstar-synth-teacher");
+            // the one rstar serve server: chat and streaming work for the teacher too, and max_tokens defaults to 512
+            const client = new OpenAI({ baseURL, apiKey: "unused", maxRetries: 0 });
+            const question = "Maya has 12 apples. Maya buys 5 more apples. How many apples does Maya have now?";
+            const reply = await client.chat.completions.create({ model: "rstar-synth-teacher", messages: [{ role: "user", content: question }], temperature: 0, stop: ["<end_of_step>"] });
+            expect(reply.choices[0]?.message.content).toMatch(/^<code>\n# Step 1: /);
+            expect(reply.choices[0]?.finish_reason).toBe("stop");
             const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
             child.kill("SIGTERM");
             expect(await exited).toBe(0);

@@ -1,35 +1,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { register } from "../../src/cli/commands/train.js";
 import { describeHeldout, describeTrainEvent } from "../../src/train/index.js";
+import { runInProcess } from "../support/cli.js";
 import { trainingPython } from "./support.js";
 
 /** Runs `rstar train ...` in process, as src/cli/main.ts wires it; returns stdout, stderr and the exit code. */
-async function cli(args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    const program = new Command("rstar").exitOverride();
-    register(program);
-    program.commands.forEach((c) => c.exitOverride().commands.forEach((s) => s.exitOverride()));
-    let stdout = "";
-    let stderr = "";
-    const out = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    process.exitCode = 0;
-    let code = 0;
-    try {
-        await program.parseAsync(["node", "rstar", ...args]);
-        code = Number(process.exitCode ?? 0);
-    } catch (error) {
-        code = (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
-    } finally {
-        out.mockRestore();
-        err.mockRestore();
-        process.exitCode = 0;
-    }
-    return { stdout, stderr, code };
-}
+const cli = (args: string[]) => runInProcess(register, args);
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { RstarError } from "../../errors/index.js";
 import { LlamaCppBackend, defaultThreadCount } from "../../llm/index.js";
 import { LlamaCppPpm } from "../../reward/index.js";
+import { createGrader, type Grader } from "../../grading/index.js";
+import { createSandbox, type Sandbox } from "../../sandbox/index.js";
 import { startRstarServer } from "../../serve/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
@@ -16,6 +18,10 @@ interface ServeFlags {
     sequences?: number;
     modelName?: string;
     ppmName: string;
+    apiKey?: string;
+    solvers?: boolean;
+    sandboxWorkers?: number;
+    store: string | false;
 }
 
 export function register(program: Command): void {
@@ -31,16 +37,29 @@ export function register(program: Command): void {
         .option("--sequences <n>", "completions generated at once, each in its own llama.cpp context (default: cores / threads, at most 4)", positiveInt("--sequences"))
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
         .option("--ppm-name <name>", "served PPM name", "ppm")
+        .option("--solvers", "also serve the solver models rstar-greedy, rstar-bon-8 and (with --ppm) rstar-mcts: chat completions that run the search")
+        .option("--sandbox-workers <n>", "Python sandbox workers for --solvers (default 2)", positiveInt("--sandbox-workers"))
+        .option("--store <dir>", "run directory keeping every solved request (store.sqlite, results.jsonl, trees.jsonl)", "runs/serve")
+        .option("--no-store", "do not keep solved requests")
+        .option("--api-key <key>", "require Authorization: Bearer <key> on every request but /health (default: env RSTAR_SERVE_API_KEY; none)")
         .addHelpText(
             "after",
             `
 Endpoints:
   GET  /v1/models        the policy and the PPM
-  POST /v1/completions   prompt, n, stop, temperature, top_p, max_tokens, seed; vLLM's response (stop_reason)
+  POST /v1/completions   prompt, n, stop, temperature, top_p, max_tokens, seed; vLLM's response (stop_reason);
+                         stream: true sends OpenAI's server-sent events (stream_options.include_usage)
+  POST /v1/chat/completions  the same for chat: messages (one user question, optionally a partial assistant
+                         solution; system messages dropped) become the SFT prompt the policy was trained with
+  With --solvers, chat to rstar-greedy, rstar-bon-8 or rstar-mcts runs the search (code run in the Python
+                         sandbox, the PPM ranking); request field rstar: {rollouts, candidates, samples, temperature}
+                         overrides (at most 64 each); the reply carries rstar: {answer, value, votes, tag, counters,
+                         run}; solved requests are kept in --store (default runs/serve)
   POST /pooling          vLLM's pooling API (task embed): the PPM backbone's last-token hidden state;
                          send use_activation: false for the raw state (the default normalizes, as vLLM does)
   POST /v1/embeddings    the same, OpenAI's shape
-Prints the base URL on stdout once listening; SIGINT/SIGTERM let requests in flight finish, then stop.
+A client that disconnects aborts its generation. Prints the base URL on stdout once listening; SIGINT/SIGTERM let
+requests in flight finish, then stop.
 
 Example:
   rstar serve --policy runs/sft/model.gguf --ppm runs/ppm --port 8000 --threads 1
@@ -61,11 +80,17 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         ...(flags.sequences === undefined ? {} : { sequences: flags.sequences }),
     });
     let ppm: LlamaCppPpm | undefined;
+    let sandbox: Sandbox | undefined;
+    let grader: Grader | undefined;
     try {
         await policy.load();
         if (flags.ppm !== undefined) {
             ppm = await LlamaCppPpm.fromDirectory(flags.ppm, { threads });
             await ppm.load();
+        }
+        if (flags.solvers === true) {
+            sandbox = await createSandbox({ workers: flags.sandboxWorkers ?? 2 });
+            grader = createGrader();
         }
         const server = await startRstarServer({
             policy,
@@ -73,10 +98,12 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
             ...(ppm === undefined ? {} : { ppm: { source: ppm, model: flags.ppmName } }),
             host: flags.host,
             port: flags.port,
+            ...apiKeyOption(flags.apiKey),
+            ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm }, ...(flags.store === false ? {} : { storeDir: flags.store }) } }),
         });
         process.stdout.write(`${server.baseURL}\n`);
         process.stderr.write(
-            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
+            `serving "${policy.model}"${ppm === undefined ? "" : ` and PPM "${flags.ppmName}"`}${sandbox === undefined ? "" : ` with solver models${flags.store === false ? "" : ` (solved requests kept in ${flags.store})`}`} at ${server.baseURL} with ${threads} thread(s) (Ctrl-C to stop)\n`,
         );
         await new Promise<void>((resolve) => {
             const stop = () => {
@@ -94,9 +121,19 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         if (RstarError.isInstance(error) && error.code === "INVALID_INPUT") throw new RstarError("INVALID_ARGUMENT", error.message, { cause: error });
         throw error;
     } finally {
+        await sandbox?.dispose();
+        await grader?.dispose();
         await ppm?.dispose();
         await policy.dispose();
     }
+}
+
+/** --api-key, else env RSTAR_SERVE_API_KEY; an empty key is refused (it would let anyone in while looking set). */
+export function apiKeyOption(flag: string | undefined): { apiKey?: string } {
+    const key = flag ?? process.env["RSTAR_SERVE_API_KEY"];
+    if (key === undefined) return {};
+    if (key === "") throw new RstarError("INVALID_ARGUMENT", "--api-key (or RSTAR_SERVE_API_KEY) is empty");
+    return { apiKey: key };
 }
 
 function port(value: string): number {

@@ -9,10 +9,11 @@ import {
     TeacherBackend,
     measurePolicy,
     resolveErrorRates,
-    startTeacherServer,
     type TeacherErrorKind,
     type TeacherErrorRates,
 } from "../../synth/index.js";
+import { startRstarServer } from "../../serve/index.js";
+import { apiKeyOption } from "./serve.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
 
@@ -22,6 +23,7 @@ interface ServeFlags extends RateFlags {
     port: number;
     host: string;
     model: string;
+    apiKey?: string;
 }
 
 interface EvalFlags extends RateFlags {
@@ -73,17 +75,19 @@ export function register(program: Command): void {
 
     const serve = teacher
         .command("serve")
-        .description("serve the teacher as an OpenAI-compatible completion server (vLLM response shapes) until interrupted")
+        .description("serve the teacher through rstar serve's OpenAI-compatible server (vLLM response shapes) until interrupted")
         .option("--port <port>", "port (0 picks a free one)", port, 8000)
         .option("--host <host>", "interface to listen on", "127.0.0.1")
-        .option("--model <name>", "model name to serve", DEFAULT_TEACHER_MODEL);
+        .option("--model <name>", "model name to serve", DEFAULT_TEACHER_MODEL)
+        .option("--api-key <key>", "require Authorization: Bearer <key> (default: env RSTAR_SERVE_API_KEY; none)");
     addRateOptions(serve)
         .addHelpText(
             "after",
             `
-Endpoints: GET /v1/models, POST /v1/completions (prompt, n, temperature, seed, max_tokens, stop; choices carry
-stop_reason). The teacher reads rStar prompts (sftPrompt or bootstrapPrompt) of synthetic problems and writes the
-next step. Prints the base URL on stdout once listening; Ctrl-C stops it.
+The same server as rstar serve, with the teacher as its policy: GET /v1/models, POST /v1/completions and
+/v1/chat/completions (prompt or messages, n, temperature, seed, max_tokens (default 512), stop, stream; choices
+carry stop_reason). The teacher reads rStar prompts (sftPrompt or bootstrapPrompt) of synthetic problems and writes
+the next step. Prints the base URL on stdout once listening; Ctrl-C stops it.
 
 Example:
   rstar teacher serve --port 8000 --error-scale 0.5
@@ -109,9 +113,10 @@ Exit codes: 0 stopped; 2 bad usage (bad rate, port in use).`,
 }
 
 async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
-    const server = await startTeacherServer({ port: flags.port, host: flags.host, model: flags.model, errorRates: ratesFrom(flags) });
+    const teacher = new TeacherBackend({ model: flags.model, errorRates: ratesFrom(flags) });
+    const server = await startRstarServer({ policy: teacher, defaultMaxTokens: TEACHER_DEFAULT_MAX_TOKENS, port: flags.port, host: flags.host, ...apiKeyOption(flags.apiKey) });
     process.stdout.write(`${server.baseURL}\n`);
-    process.stderr.write(`teacher "${server.model}" listening at ${server.baseURL} (Ctrl-C to stop)\n`);
+    process.stderr.write(`teacher "${teacher.model}" listening at ${server.baseURL} (Ctrl-C to stop)\n`);
     await new Promise<void>((resolve) => {
         const stop = () => {
             process.off("SIGINT", stop);
@@ -122,8 +127,12 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
         process.on("SIGTERM", stop);
     });
     await server.close();
+    await teacher.dispose();
     return ExitCode.ok;
 }
+
+/** max_tokens of a request that gives none: a teacher step can be longer than rstar serve's default of 256. */
+const TEACHER_DEFAULT_MAX_TOKENS = 512;
 
 async function evalCommand(flags: EvalFlags): Promise<ExitCodeValue> {
     if (flags.template !== "sft" && flags.template !== "bootstrap") throw new RstarError("INVALID_ARGUMENT", `--template must be sft or bootstrap, got "${flags.template}"`);

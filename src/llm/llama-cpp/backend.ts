@@ -282,6 +282,7 @@ export class LlamaCppBackend implements LlmBackend {
             onToken: (generated) => {
                 tokens += generated.length;
             },
+            ...(request.onText === undefined ? {} : { onTextChunk: (text: string) => request.onText?.(index, text) }),
         });
         const { metadata } = result;
         switch (metadata.stopReason) {
