@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadDataset } from "../../src/data/index.js";
 import { LlamaCppBackend, defaultParallelSequences, type GenerateRequest } from "../../src/llm/index.js";
 import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
+import { runRstar as rstar } from "../support/cli.js";
 
 /**
  * Reproducibility of the in-process llama.cpp policy on the shipped policy (models/policy/model.gguf): a completion's
@@ -127,16 +127,6 @@ describe("LlamaCppBackend is reproducible under concurrency (shipped policy)", (
     });
 });
 
-function rstar(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
-}
 
 describe("rstar search with the shipped models is reproducible", () => {
     it("gives byte-identical trees and answers at --concurrency 1 (twice), 4 and 8", async () => {

@@ -1,11 +1,11 @@
 /** Bad input gets a clear error before any work; a first run with the shipped models works; Ctrl-C says how to resume. */
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collect, runRstar, spawnRstar, type CliResult } from "../support/cli.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 let server: SimulatedPolicyServer;
@@ -29,24 +29,12 @@ afterAll(async () => {
     await new Promise((resolve) => witness?.close(resolve));
 });
 
-interface Ran {
-    code: number | null;
-    signal: NodeJS.Signals | null;
-    stdout: string;
-    stderr: string;
+function start(args: string[]): { child: ReturnType<typeof spawnRstar>; done: Promise<CliResult> } {
+    const child = spawnRstar(args);
+    return { child, done: collect(child) };
 }
 
-function start(args: string[]): { child: ChildProcess; done: Promise<Ran> } {
-    const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const done = new Promise<Ran>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })));
-    return { child, done };
-}
-
-const rstar = (args: string[]) => start(args).done;
+const rstar = (args: string[]) => runRstar(args);
 
 function dataset(name: string, records: unknown[]): string {
     const path = join(dir, name);

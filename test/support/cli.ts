@@ -6,6 +6,8 @@ import { vi } from "vitest";
 /** What a finished `rstar` command left: its exit code and everything it wrote. */
 export interface CliResult {
     code: number;
+    /** The signal that ended the child, if one did (child processes only). */
+    signal?: NodeJS.Signals | null;
     stdout: string;
     stderr: string;
 }
@@ -29,7 +31,7 @@ export function collect(child: ChildProcessByStdio<null, Readable, Readable>): P
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        child.on("exit", (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
     });
 }
 
