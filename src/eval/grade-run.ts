@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { RunStore, runPaths } from "../runs/index.js";
 import type { AnswerJudge } from "../search/index.js";
-import { problemVerdicts, type GradedProblem, type GradedTerminal } from "./metrics.js";
+import { choose, problemVerdicts, type GradedProblem, type GradedTerminal } from "./metrics.js";
 
 /** One step of a chosen trajectory, for people to read. */
 export interface TrajectoryStep {
@@ -73,7 +73,7 @@ export async function gradeRun(
     dir: string,
     golds: ReadonlyMap<number, string | string[] | null>,
     judge: AnswerJudge,
-    options: { voteTopK?: number; records?: ReadonlyMap<number, Record<string, unknown>> } = {},
+    options: { voteTopK?: number; selection?: "value" | "majority" | "weighted"; records?: ReadonlyMap<number, Record<string, unknown>> } = {},
 ): Promise<{ records: EvalProblemRecord[]; graded: GradedProblem[] }> {
     const paths = runPaths(dir);
     if (!existsSync(paths.store)) throw new RstarError("FILE_NOT_FOUND", `${dir} is not a run directory (no ${join(dir, "store.sqlite")})`);
@@ -90,7 +90,8 @@ export async function gradeRun(
         const result = raw as unknown as StoredResult;
         const gold = golds.has(position) ? (golds.get(position) ?? null) : result.answer;
         if (gold === null || (Array.isArray(gold) && gold.length === 0)) continue;
-        const terminals = result.terminal_answers ?? [];
+        // Canonical order (by tag), so ties and subsamples do not depend on which trajectory finished first.
+        const terminals = [...(result.terminal_answers ?? [])].sort((a, b) => compareTags(a.tag, b.tag));
         const representatives: string[] = [];
         const groupCorrect: boolean[] = [];
         const gradedTerminals: GradedTerminal[] = [];
@@ -111,12 +112,12 @@ export async function gradeRun(
             }
             gradedTerminals.push({ value: terminal.value, correct: groupCorrect[group] as boolean, group });
         }
-        const selected = result.selected_answer;
-        let selectedCorrect = false;
-        if (selected !== null && result.error === null) {
-            const group = representatives.indexOf(selected);
-            selectedCorrect = group >= 0 ? (groupCorrect[group] as boolean) : await judge.equal(gold, selected);
-        }
+        // The method's answer, chosen again from the values alone (no gold) in canonical order: the search's own choice
+        // breaks ties by finishing order, which concurrency makes vary.
+        const chosen = result.error === null ? choose(gradedTerminals, gradedTerminals.map((_, i) => i), options.selection ?? "value", options.voteTopK ?? 0) : -1;
+        const selected = chosen >= 0 ? (terminals[chosen] as { answer: string }).answer : null;
+        const selectedValue = chosen >= 0 ? (terminals[chosen] as { value: number }).value : null;
+        const selectedCorrect = chosen >= 0 && (gradedTerminals[chosen] as GradedTerminal).correct;
         const problem: GradedProblem = { terminals: gradedTerminals, selectedCorrect };
         const verdicts = problemVerdicts(problem, options.voteTopK ?? 0);
         graded.push(problem);
@@ -127,14 +128,14 @@ export async function gradeRun(
             entry.value_sum += terminal.value;
         }
         votes.sort((a, b) => b.votes - a.votes || b.value_sum - a.value_sum);
-        const selectedTag = terminals.find((terminal) => terminal.answer === selected && terminal.value === result.selected_value)?.tag ?? null;
+        const selectedTag = chosen >= 0 ? (terminals[chosen] as { tag: string }).tag : null;
         records.push({
             index: result.index,
             question: result.question,
             gold,
             level: levelOf(options.records?.get(position) ?? (tree as Record<string, unknown>)),
             selected_answer: selected,
-            selected_value: result.selected_value,
+            selected_value: selectedValue,
             correct: selectedCorrect,
             top_value_correct: verdicts.topValue,
             majority_correct: verdicts.majority,
@@ -150,6 +151,17 @@ export async function gradeRun(
         });
     }
     return { records, graded };
+}
+
+/** "0.2.10" after "0.2.9": tags compared segment by segment as numbers. */
+export function compareTags(a: string, b: string): number {
+    const x = a.split(".");
+    const y = b.split(".");
+    for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
+        const d = Number(x[i]) - Number(y[i]);
+        if (d !== 0) return d;
+    }
+    return x.length - y.length;
 }
 
 /** The steps from the root to `tag` in an official-format tree (tag → state). */

@@ -90,7 +90,7 @@ export async function runEval(options: RunEvalOptions): Promise<{ summary: EvalS
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const golds = new Map(options.problems.map((problem) => [problem.position, problem.answer] as const));
-    const { records, graded } = await gradeRun(options.dir, golds, options.services.judge, { voteTopK: options.settings.voteTopK });
+    const { records, graded } = await gradeRun(options.dir, golds, options.services.judge, { voteTopK: options.settings.voteTopK, selection: options.settings.answerSelection });
     const summary = summarize({
         method: options.method,
         dataset: options.datasetPath,
