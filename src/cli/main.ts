@@ -36,6 +36,7 @@ const commandModules = [
     "./commands/solve.js",
     "./commands/demo.js",
     "./commands/eval.js",
+    "./commands/report.js",
     "./commands/extract.js",
     "./commands/synth.js",
     "./commands/teacher.js",

@@ -8,3 +8,6 @@ export { gradeRun, trajectoryOf, levelOf } from "./grade-run.js";
 export type { EvalProblemRecord, TrajectoryStep } from "./grade-run.js";
 export { wilson, rate, choose, problemVerdicts, computeMetrics, scalingCurve, scalingKs, pairedDifference, seededRandom } from "./metrics.js";
 export type { GradedProblem, GradedTerminal, Interval, Rate, Metrics, ScalingPoint, ScalingOptions, PairedDifference, ProblemVerdicts } from "./metrics.js";
+export { buildReport, loadReportRun, project } from "./report.js";
+export type { ReportRun, ReportOptions, ProjectionOptions, Projection } from "./report.js";
+export { renderSvg, scalingSpec, metricsSpec, difficultySpec, costSpec } from "./report-charts.js";
