@@ -1,5 +1,6 @@
 import { formatSection, type BenchModule } from "./harness.js";
 import { gradingBench } from "./grading.js";
+import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
 import { sandboxBench } from "./sandbox.js";
 import { searchBench } from "./search.js";
@@ -10,6 +11,7 @@ const modules: BenchModule[] = [
     sandboxBench,
     gradingBench,
     modelsBench,
+    llamaBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();

@@ -27,5 +27,5 @@ export { RetryingJsonClient } from "./openai-compatible/retrying-json-client.js"
 export type { RetryingJsonClientHooks, RetryingJsonClientSettings } from "./openai-compatible/retrying-json-client.js";
 export type { HttpAnswer } from "./openai-compatible/transport.js";
 export { httpStatusError, invalidResponseError, serverMessage } from "./openai-compatible/wire-errors.js";
-export { LlamaCppBackend, acquireModel, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./llama-cpp/index.js";
+export { LlamaCppBackend, acquireModel, defaultParallelSequences, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./llama-cpp/index.js";
 export type { LlamaCppBackendOptions } from "./llama-cpp/index.js";

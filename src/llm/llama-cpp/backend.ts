@@ -1,4 +1,4 @@
-import type { LlamaCompletion, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { RstarError } from "../../errors/index.js";
 import {
     LLM_BACKEND_SPEC_VERSION,
@@ -9,7 +9,7 @@ import {
     type ModelInfo,
 } from "../types.js";
 import { validateGenerateRequest } from "../validate-request.js";
-import { acquireModel, defaultThreadCount, modelNameFromPath } from "./shared-llama.js";
+import { acquireModel, defaultParallelSequences, defaultThreadCount, modelNameFromPath } from "./shared-llama.js";
 
 export interface LlamaCppBackendOptions {
     /** Path of the GGUF file. */
@@ -22,32 +22,45 @@ export interface LlamaCppBackendOptions {
      */
     contextSize?: number;
     /**
-     * Parallel sequences in the context: up to this many completions are decoded together in one batch; a larger `n`
-     * runs in waves, and concurrent calls share the sequences first come, first served. Defaults to 8.
+     * Completions generated at once. Each is a llama.cpp context of its own holding one sequence, so a batch never mixes
+     * two completions; a larger `n`, and concurrent calls, wait for a free one (first come, first served).
+     * Defaults to `defaultParallelSequences(threads)`: as many as the CPUs run side by side at `threads` each, at most 4.
      */
     sequences?: number;
-    /** Evaluation threads. Defaults to `defaultThreadCount()` (CPUs - 1, at least 1, at most 8). */
+    /** Evaluation threads of each context. Defaults to `defaultThreadCount()` (CPUs - 1, at least 1, at most 8). */
     threads?: number;
     /** Tokens evaluated per decode step. Defaults to node-llama-cpp's (512, or contextSize when smaller). */
     batchSize?: number;
 }
 
+/** One parallel completion: a context of its own with its single sequence. */
 interface Slot {
+    context: LlamaContext;
+    sequence: LlamaContextSequence;
     completion: LlamaCompletion;
 }
 
+interface Loaded {
+    model: LlamaModel;
+    contextSize: number;
+    release: () => Promise<void>;
+}
+
 interface Waiter {
-    count: number;
-    resolve: (slots: Slot[]) => void;
+    resolve: (slot: Slot) => void;
     reject: (error: unknown) => void;
-    signal: AbortSignal | undefined;
+    signal: AbortSignal;
     onAbort: () => void;
 }
 
 /**
- * Policy backend running a GGUF in-process through node-llama-cpp (CPU). `n` completions are `n` parallel sequences
- * of one context, each its own `LlamaCompletion`, decoded together. Sampling is exactly temperature + top-p
- * (no repeat penalty, no top-k, no min-p); completion i uses seed `seed + i`.
+ * Policy backend running a GGUF in-process through node-llama-cpp (CPU). Completions run on `sequences` slots, each a
+ * llama.cpp context with a single sequence whose history is cleared before every completion. So a completion is
+ * always evaluated the same way — the same tokens from position 0, in the same batches, never in a batch with another
+ * completion's tokens — and its text depends only on (prompt, settings, seed + index), not on what else runs at the
+ * time. (Sequences of one shared context are not: llama.cpp's batched decode gives a sequence slightly different
+ * logits depending on which other sequences share the batch, enough to flip greedy tokens; see docs/llm-backends.md.)
+ * Sampling is exactly temperature + top-p (no repeat penalty, no top-k, no min-p); completion i uses seed `seed + i`.
  */
 export class LlamaCppBackend implements LlmBackend {
     readonly specVersion = LLM_BACKEND_SPEC_VERSION;
@@ -57,7 +70,8 @@ export class LlamaCppBackend implements LlmBackend {
     readonly sequences: number;
     private readonly options: LlamaCppBackendOptions;
     private readonly disposal = new AbortController();
-    private state: Promise<{ model: LlamaModel; context: LlamaContext; release: () => Promise<void> }> | undefined;
+    private state: Promise<Loaded> | undefined;
+    private slots: Slot[] = [];
     private free: Slot[] = [];
     private readonly waiters: Waiter[] = [];
 
@@ -66,59 +80,65 @@ export class LlamaCppBackend implements LlmBackend {
         this.id = `llamacpp:${options.modelPath}`;
         this.model = options.model ?? modelNameFromPath(options.modelPath);
         this.threads = options.threads ?? defaultThreadCount();
-        this.sequences = options.sequences ?? 8;
         if (!Number.isInteger(this.threads) || this.threads < 1) throw new RstarError("CONFIG_INVALID", `threads must be an integer >= 1, got ${this.threads}`);
+        this.sequences = options.sequences ?? defaultParallelSequences(this.threads);
         if (!Number.isInteger(this.sequences) || this.sequences < 1) throw new RstarError("CONFIG_INVALID", `sequences must be an integer >= 1, got ${this.sequences}`);
         if (options.contextSize !== undefined && (!Number.isInteger(options.contextSize) || options.contextSize < 16)) {
             throw new RstarError("CONFIG_INVALID", `contextSize must be an integer >= 16, got ${options.contextSize}`);
         }
     }
 
-    /** Loads the model and creates the context now (otherwise the first call does). */
+    /** Loads the model and creates the contexts now (otherwise the first call does). */
     async load(): Promise<void> {
         await this.ensureLoaded();
     }
 
     /** The context's tokens per sequence, once loaded. */
     async contextSize(): Promise<number> {
-        return (await this.ensureLoaded()).context.contextSize;
+        return (await this.ensureLoaded()).contextSize;
     }
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
         this.assertUsable();
         validateGenerateRequest(request);
         if (request.signal?.aborted) throw new RstarError("ABORTED", "generate was aborted before it started", { cause: request.signal.reason });
-        const { model, context } = await this.ensureLoaded();
+        const { model, contextSize } = await this.ensureLoaded();
         this.assertUsable();
         const promptTokens = model.tokenize(request.prompt, true);
-        const room = context.contextSize - promptTokens.length - 1;
+        const room = contextSize - promptTokens.length - 1;
         if (room < 1) {
-            throw new RstarError("INVALID_ARGUMENT", `the prompt is ${promptTokens.length + 1} tokens (BOS included); the context holds ${context.contextSize} per sequence (raise contextSize)`, {
-                details: { promptTokens: promptTokens.length + 1, contextSize: context.contextSize },
+            throw new RstarError("INVALID_ARGUMENT", `the prompt is ${promptTokens.length + 1} tokens (BOS included); the context holds ${contextSize} per sequence (raise contextSize)`, {
+                details: { promptTokens: promptTokens.length + 1, contextSize },
             });
         }
-        const signal = request.signal === undefined ? this.disposal.signal : AbortSignal.any([request.signal, this.disposal.signal]);
+        // One failed completion stops its siblings: they share this call's controller.
+        const call = new AbortController();
+        const signals = [call.signal, this.disposal.signal, ...(request.signal === undefined ? [] : [request.signal])];
+        const signal = AbortSignal.any(signals);
         const baseSeed = request.seed ?? Math.floor(Math.random() * 2 ** 31);
+        const maxTokens = Math.min(request.maxTokens, room);
+        const settled = await Promise.allSettled(
+            Array.from({ length: request.n }, async (_, index) => {
+                const slot = await this.acquire(signal);
+                try {
+                    return await this.complete(slot, promptTokens, request, index, baseSeed + index, maxTokens, signal);
+                } catch (error) {
+                    call.abort(error);
+                    throw error;
+                } finally {
+                    this.release(slot);
+                }
+            }),
+        );
         const completions: Completion[] = [];
         let completionTokens = 0;
-        for (let start = 0; start < request.n; start += this.sequences) {
-            const count = Math.min(this.sequences, request.n - start);
-            const slots = await this.acquire(count, signal).catch((error: unknown) => {
-                throw this.interruption(request.signal) ?? error;
-            });
-            try {
-                const wave = await Promise.all(
-                    slots.map((slot, offset) => this.complete(slot, promptTokens, request, start + offset, baseSeed + start + offset, Math.min(request.maxTokens, room), signal)),
-                );
-                for (const result of wave) {
-                    completions.push(result.completion);
-                    completionTokens += result.tokens;
-                }
-            } catch (error) {
-                throw this.interruption(request.signal) ?? wrap(error);
-            } finally {
-                this.releaseSlots(slots);
+        for (const outcome of settled) {
+            if (outcome.status === "rejected") {
+                const first = call.signal.aborted ? call.signal.reason : outcome.reason;
+                throw this.interruption(request.signal) ?? wrap(first);
             }
+            completions.push(outcome.value.completion);
+            completionTokens += outcome.value.tokens;
         }
         const prompt = promptTokens.length + 1;
         return { completions, usage: { promptTokens: prompt, completionTokens, totalTokens: prompt + completionTokens }, model: this.model };
@@ -133,14 +153,19 @@ export class LlamaCppBackend implements LlmBackend {
         if (this.disposal.signal.aborted) return;
         const error = new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
         this.disposal.abort(error);
-        for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+        for (const waiter of this.waiters.splice(0)) {
+            waiter.signal.removeEventListener("abort", waiter.onAbort);
+            waiter.reject(error);
+        }
         const state = this.state;
         this.state = undefined;
         this.free = [];
         if (state !== undefined) {
             const loaded = await state.catch(() => undefined);
             if (loaded !== undefined) {
-                await loaded.context.dispose();
+                const slots = this.slots;
+                this.slots = [];
+                for (const slot of slots) await slot.context.dispose();
                 await loaded.release();
             }
         }
@@ -160,29 +185,30 @@ export class LlamaCppBackend implements LlmBackend {
         return undefined;
     }
 
-    private ensureLoaded(): Promise<{ model: LlamaModel; context: LlamaContext; release: () => Promise<void> }> {
+    private ensureLoaded(): Promise<Loaded> {
         this.state ??= (async () => {
             const { LlamaCompletion } = await import("node-llama-cpp");
             const { model, release } = await acquireModel(this.options.modelPath);
+            const slots: Slot[] = [];
             try {
                 const trained = model.trainContextSize;
                 const contextSize = this.options.contextSize ?? Math.min(2048, trained > 0 ? trained : 2048);
-                const context = await model.createContext({
-                    contextSize,
-                    sequences: this.sequences,
-                    threads: this.threads,
-                    ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
-                });
-                const slots: Slot[] = [];
-                for (let i = 0; i < this.sequences; i += 1) slots.push({ completion: new LlamaCompletion({ contextSequence: context.getSequence() }) });
-                if (this.disposal.signal.aborted) {
-                    await context.dispose();
-                    await release();
-                    throw new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
+                for (let i = 0; i < this.sequences; i += 1) {
+                    const context = await model.createContext({
+                        contextSize,
+                        sequences: 1,
+                        threads: this.threads,
+                        ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+                    });
+                    const sequence = context.getSequence();
+                    slots.push({ context, sequence, completion: new LlamaCompletion({ contextSequence: sequence }) });
                 }
-                this.free = slots;
-                return { model, context, release };
+                if (this.disposal.signal.aborted) throw new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
+                this.slots = slots;
+                this.free = [...slots];
+                return { model, contextSize: slots[0]?.context.contextSize ?? contextSize, release };
             } catch (error) {
+                for (const slot of slots) await slot.context.dispose();
                 await release();
                 throw RstarError.isInstance(error) ? error : new RstarError("BACKEND_UNAVAILABLE", `cannot create a llama.cpp context for ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
             }
@@ -194,13 +220,12 @@ export class LlamaCppBackend implements LlmBackend {
         return state;
     }
 
-    /** Waits (first come, first served) until `count` sequences are free and takes them. */
-    private acquire(count: number, signal: AbortSignal): Promise<Slot[]> {
+    /** Waits (first come, first served) for a free slot and takes it. */
+    private acquire(signal: AbortSignal): Promise<Slot> {
         if (signal.aborted) return Promise.reject(signal.reason);
-        if (this.waiters.length === 0 && this.free.length >= count) return Promise.resolve(this.free.splice(0, count));
-        return new Promise<Slot[]>((resolve, reject) => {
+        if (this.waiters.length === 0 && this.free.length > 0) return Promise.resolve(this.free.shift() as Slot);
+        return new Promise<Slot>((resolve, reject) => {
             const waiter: Waiter = {
-                count,
                 resolve,
                 reject,
                 signal,
@@ -208,7 +233,6 @@ export class LlamaCppBackend implements LlmBackend {
                     const position = this.waiters.indexOf(waiter);
                     if (position >= 0) this.waiters.splice(position, 1);
                     reject(signal.reason);
-                    this.serveWaiters();
                 },
             };
             signal.addEventListener("abort", waiter.onAbort, { once: true });
@@ -216,18 +240,15 @@ export class LlamaCppBackend implements LlmBackend {
         });
     }
 
-    private releaseSlots(slots: Slot[]): void {
-        if (this.disposal.signal.aborted) return;
-        this.free.push(...slots);
-        this.serveWaiters();
-    }
-
-    private serveWaiters(): void {
-        for (let next = this.waiters[0]; next !== undefined && this.free.length >= next.count; next = this.waiters[0]) {
-            this.waiters.shift();
-            next.signal?.removeEventListener("abort", next.onAbort);
-            next.resolve(this.free.splice(0, next.count));
+    private release(slot: Slot): void {
+        if (this.disposal.signal.aborted || !this.slots.includes(slot)) return;
+        const next = this.waiters.shift();
+        if (next === undefined) {
+            this.free.push(slot);
+            return;
         }
+        next.signal.removeEventListener("abort", next.onAbort);
+        next.resolve(slot);
     }
 
     private async complete(
@@ -239,6 +260,9 @@ export class LlamaCppBackend implements LlmBackend {
         maxTokens: number,
         signal: AbortSignal,
     ): Promise<{ completion: Completion; tokens: number }> {
+        // Start from an empty sequence: no prefix of an earlier prompt is reused, so the prompt is always evaluated
+        // from position 0 in the same batches (and an aborted generation leaves nothing behind).
+        await slot.sequence.clearHistory();
         let tokens = 0;
         const result = await slot.completion.generateCompletionWithMeta(promptTokens, {
             signal,

@@ -1,3 +1,3 @@
 export { LlamaCppBackend } from "./backend.js";
 export type { LlamaCppBackendOptions } from "./backend.js";
-export { acquireModel, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./shared-llama.js";
+export { acquireModel, defaultParallelSequences, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./shared-llama.js";

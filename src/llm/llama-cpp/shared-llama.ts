@@ -32,6 +32,16 @@ export function defaultThreadCount(cpus: number = availableParallelism()): numbe
     return Math.max(1, Math.min(8, cpus - 1));
 }
 
+/**
+ * Default parallel completions of an in-process policy: as many single-sequence contexts as the CPUs run side by side
+ * at `threads` each (CPUs / threads, at least 1), at most 4 — node-llama-cpp runs each context's decode on Node's
+ * libuv thread pool, which has 4 threads unless UV_THREADPOOL_SIZE says otherwise, so a fifth would only queue.
+ * On 2 CPUs at 1 thread this gives 2.
+ */
+export function defaultParallelSequences(threads: number, cpus: number = availableParallelism()): number {
+    return Math.max(1, Math.min(4, Math.floor(cpus / Math.max(1, threads))));
+}
+
 interface ModelEntry {
     promise: Promise<LlamaModel>;
     users: number;
