@@ -10,6 +10,11 @@ describe("eval metrics", () => {
         expect(ci.low).toBeCloseTo(0.4902, 3);
         expect(ci.high).toBeCloseTo(0.9433, 3);
         expect(wilson(0, 20).low).toBe(0);
+        for (let n = 1; n <= 50; n += 1) {
+            expect(wilson(0, n).low).toBe(0);
+            expect(wilson(n, n).high).toBe(1);
+            expect(wilson(1, n).low).toBeLessThanOrEqual(1 / n);
+        }
         expect(wilson(20, 20).high).toBe(1);
         expect(wilson(0, 0)).toEqual({ low: 0, high: 1 });
     });

@@ -48,7 +48,8 @@ export function wilson(correct: number, total: number, z = 1.959963984540054): I
     const denominator = 1 + z2 / total;
     const centre = (p + z2 / (2 * total)) / denominator;
     const half = (z * Math.sqrt((p * (1 - p)) / total + z2 / (4 * total * total))) / denominator;
-    return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+    // At 0 or all correct the bound is exactly 0 or 1 (the formula leaves rounding error there).
+    return { low: correct === 0 ? 0 : Math.max(0, centre - half), high: correct === total ? 1 : Math.min(1, centre + half) };
 }
 
 export function rate(flags: readonly boolean[]): Rate {
@@ -190,41 +191,92 @@ export function scalingCurve(problems: readonly GradedProblem[], options: Scalin
     const draws = options.draws ?? 8;
     const maxK = options.maxK ?? problems.reduce((most, problem) => Math.max(most, problem.terminals.length), 0);
     const random = seededRandom(options.seed ?? 0);
-    const methods = [
-        ["majority", "majority"],
-        ["weighted", "weighted"],
-        ["reward model", "value"],
-    ] as const;
+    const methods = ["majority", "weighted", "reward model"] as const;
+    // Flat typed arrays and reused buffers: the curve touches every sampled terminal once per (k, draw).
+    const most = problems.reduce((largest, problem) => Math.max(largest, problem.terminals.length), 1);
+    const pick = new Int32Array(most);
+    const counts = new Float64Array(most);
+    const sums = new Float64Array(most);
+    const bestValue = new Float64Array(most);
+    const bestIndex = new Int32Array(most);
+    const touched = new Int32Array(most);
+    const flat = problems.map((problem) => ({
+        value: Float64Array.from(problem.terminals, (t) => t.value),
+        group: Int32Array.from(problem.terminals, (t) => t.group),
+        correct: Uint8Array.from(problem.terminals, (t) => (t.correct ? 1 : 0)),
+    }));
+    /** Group a beats group b on score, then on its best value, then on its best (earliest) index, as `choose` does. */
+    const beats = (a: number, b: number, groupA: number, groupB: number): boolean => {
+        if (a !== b) return a > b;
+        const va = bestValue[groupA] as number;
+        const vb = bestValue[groupB] as number;
+        if (va !== vb) return va > vb;
+        return (bestIndex[groupA] as number) < (bestIndex[groupB] as number);
+    };
     const points: ScalingPoint[] = [];
     const n = Math.max(1, problems.length);
     for (const k of scalingKs(maxK)) {
         const accuracies = methods.map(() => [] as number[]);
         for (let draw = 0; draw < draws; draw += 1) {
-            const correct = methods.map(() => 0);
-            for (const problem of problems) {
-                const pick = sample(problem.terminals.length, k, random);
-                for (const [m, [, how]] of methods.entries()) {
-                    if (correctAt(problem.terminals, choose(problem.terminals, pick, how))) correct[m] = (correct[m] as number) + 1;
+            let majority = 0;
+            let weighted = 0;
+            let top = 0;
+            for (const terminals of flat) {
+                const size = terminals.value.length;
+                if (size === 0) continue;
+                for (let i = 0; i < size; i += 1) pick[i] = i;
+                const take = Math.min(k, size);
+                if (take < size) {
+                    for (let i = 0; i < take; i += 1) {
+                        const j = i + Math.floor(random() * (size - i));
+                        const swap = pick[i] as number;
+                        pick[i] = pick[j] as number;
+                        pick[j] = swap;
+                    }
+                }
+                // One pass: the top-valued terminal, and per equivalence group its votes, value sum and best terminal.
+                let used = 0;
+                let topIndex = -1;
+                for (let i = 0; i < take; i += 1) {
+                    const index = pick[i] as number;
+                    const value = terminals.value[index] as number;
+                    if (topIndex < 0 || value > (terminals.value[topIndex] as number) || (value === terminals.value[topIndex] && index < topIndex)) topIndex = index;
+                    const group = terminals.group[index] as number;
+                    if (counts[group] === 0) {
+                        touched[used] = group;
+                        used += 1;
+                        bestValue[group] = value;
+                        bestIndex[group] = index;
+                    } else if (value > (bestValue[group] as number) || (value === bestValue[group] && index < (bestIndex[group] as number))) {
+                        bestValue[group] = value;
+                        bestIndex[group] = index;
+                    }
+                    counts[group] = (counts[group] as number) + 1;
+                    sums[group] = (sums[group] as number) + value;
+                }
+                let byCount = -1;
+                let bySum = -1;
+                for (let i = 0; i < used; i += 1) {
+                    const group = touched[i] as number;
+                    if (byCount < 0 || beats(counts[group] as number, counts[byCount] as number, group, byCount)) byCount = group;
+                    if (bySum < 0 || beats(sums[group] as number, sums[bySum] as number, group, bySum)) bySum = group;
+                }
+                majority += terminals.correct[bestIndex[byCount] as number] as number;
+                weighted += terminals.correct[bestIndex[bySum] as number] as number;
+                top += terminals.correct[topIndex] as number;
+                for (let i = 0; i < used; i += 1) {
+                    const group = touched[i] as number;
+                    counts[group] = 0;
+                    sums[group] = 0;
                 }
             }
-            for (const m of methods.keys()) (accuracies[m] as number[]).push((correct[m] as number) / n);
+            (accuracies[0] as number[]).push(majority / n);
+            (accuracies[1] as number[]).push(weighted / n);
+            (accuracies[2] as number[]).push(top / n);
         }
-        for (const [m, [method]] of methods.entries()) points.push({ k, method, ...summarize(accuracies[m] as number[]) });
+        for (const [m, method] of methods.entries()) points.push({ k, method, ...summarize(accuracies[m] as number[]) });
     }
     return points;
-}
-
-/** k distinct indices of 0..n-1 (partial Fisher-Yates), in increasing order; all of them when k >= n. */
-function sample(n: number, k: number, random: () => number): number[] {
-    const indices = Array.from({ length: n }, (_, index) => index);
-    if (k >= n) return indices;
-    for (let i = 0; i < k; i += 1) {
-        const j = i + Math.floor(random() * (n - i));
-        const swap = indices[i] as number;
-        indices[i] = indices[j] as number;
-        indices[j] = swap;
-    }
-    return indices.slice(0, k).sort((a, b) => a - b);
 }
 
 function summarize(values: readonly number[]): { mean: number; sd: number; min: number; max: number; draws: number } {
