@@ -23,12 +23,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 const base = { $schema: "https://vega.github.io/schema/vega-lite/v6.json", config: { font: "system-ui, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12 } } } as const;
 
-/** Accuracy against trajectories k (log2 axis): mean over subsample draws as a line, mean ± sd as a band. */
+/**
+ * Accuracy against trajectories k (log2 axis), one line per selection (mean over subsample draws) with a mean ± sd band;
+ * several runs side by side as panels.
+ */
 export function scalingSpec(runs: readonly ReportRun[]): TopLevelSpec | null {
     const values = runs.flatMap((run) =>
         run.summary.scaling.map((point) => ({
             run: run.name,
-            series: runs.length > 1 ? `${run.name}: ${point.method}` : point.method,
+            selection: point.method,
             k: point.k,
             accuracy: point.mean,
             low: Math.max(0, point.mean - point.sd),
@@ -36,25 +39,28 @@ export function scalingSpec(runs: readonly ReportRun[]): TopLevelSpec | null {
         })),
     );
     if (values.length === 0) return null;
-    const x = { field: "k", type: "quantitative", title: "trajectories k", scale: { type: "log", base: 2 }, axis: { values: [...new Set(values.map((v) => v.k))] } } as const;
+    const x = { field: "k", type: "quantitative", title: "trajectories k", scale: { type: "log", base: 2 }, axis: { values: [...new Set(values.map((v) => v.k))] } };
+    const color = { field: "selection", type: "nominal", title: "selection", sort: ["majority", "weighted", "reward model"], legend: { labelLimit: 300 } };
+    const layer = [
+        { mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, color } },
+        {
+            mark: { type: "line", point: true },
+            encoding: {
+                x,
+                y: { field: "accuracy", type: "quantitative", title: "accuracy", axis: { format: ".0%" } },
+                color,
+                tooltip: [{ field: "run" }, { field: "selection" }, { field: "k" }, { field: "accuracy", format: ".1%" }],
+            },
+        },
+    ];
+    const title = "Test-time scaling (subsampled trajectories; band = mean ± sd over draws)";
+    if (runs.length === 1) return { ...base, width: 560, height: 300, title, data: { values }, layer } as unknown as TopLevelSpec;
     return {
         ...base,
-        width: 560,
-        height: 300,
-        title: "Test-time scaling (subsampled trajectories; band = mean ± sd over draws)",
+        title,
         data: { values },
-        layer: [
-            { mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, color: { field: "series", type: "nominal", title: null } } },
-            {
-                mark: { type: "line", point: true },
-                encoding: {
-                    x,
-                    y: { field: "accuracy", type: "quantitative", title: "accuracy", axis: { format: ".0%" } },
-                    color: { field: "series", type: "nominal", title: null },
-                    tooltip: [{ field: "series" }, { field: "k" }, { field: "accuracy", format: ".1%" }],
-                },
-            },
-        ],
+        facet: { column: { field: "run", type: "nominal", title: null, sort: runs.map((run) => run.name), header: { labelLimit: 300 } } },
+        spec: { width: 240, height: 220, layer },
     } as unknown as TopLevelSpec;
 }
 
@@ -77,7 +83,7 @@ export function metricsSpec(runs: readonly ReportRun[]): TopLevelSpec {
         height: 220,
         encoding: { x: { field: "metric", type: "nominal", title: null, sort: null }, xOffset: { field: "run" } },
         layer: [
-            { mark: "bar", encoding: { y: { field: "value", type: "quantitative", title: "accuracy", axis: { format: ".0%" }, scale: { domain: [0, 1] } }, color: { field: "run", type: "nominal", title: null } } },
+            { mark: "bar", encoding: { y: { field: "value", type: "quantitative", title: "accuracy", axis: { format: ".0%" }, scale: { domain: [0, 1] } }, color: { field: "run", type: "nominal", title: null, legend: { labelLimit: 300 } } } },
             { mark: { type: "rule", color: "black" }, encoding: { y: { field: "low", type: "quantitative" }, y2: { field: "high" } } },
         ],
     } as unknown as TopLevelSpec;
@@ -110,7 +116,7 @@ export function difficultySpec(runs: readonly ReportRun[]): TopLevelSpec | null 
             x: { field: "level", type: "ordinal", sort: order, title: "level" },
             xOffset: { field: "run" },
             y: { field: "accuracy", type: "quantitative", axis: { format: ".0%" }, scale: { domain: [0, 1] } },
-            color: { field: "run", type: "nominal", title: null },
+            color: { field: "run", type: "nominal", title: null, legend: { labelLimit: 300 } },
             tooltip: [{ field: "run" }, { field: "level" }, { field: "accuracy", format: ".1%" }, { field: "problems" }],
         },
     } as unknown as TopLevelSpec;

@@ -109,6 +109,7 @@ pre{background:#f6f8fa;padding:6px 8px;border-radius:4px;overflow-x:auto;margin:
 pre.out{background:#fff8e6;border-left:3px solid #d4a72c}.warn{background:#fff1f0;border:1px solid #ffa198;padding:6px 10px}
 .hljs-keyword,.hljs-built_in{color:#cf222e}.hljs-string{color:#0a3069}.hljs-number{color:#0550ae}.hljs-comment{color:#6e7781;font-style:italic}
 .hljs-title,.hljs-function{color:#8250df}.hljs-literal{color:#0550ae}
+.wide{overflow-x:auto}#settings td{overflow-wrap:anywhere;max-width:240px}
 `;
 
 function stripMarkers(text: string): string {
@@ -220,8 +221,8 @@ start-up or data movement counted. Change N, K and M with <code>rstar report --p
 <h1>${escape(options.title)}</h1>
 <p class="note">Generated ${generated} by rstar report from ${runs.map((run) => escape(run.dir)).join(", ")}. Answers are graded after selection; pass@K is an oracle (it looks at the gold answer). Intervals: 95% Wilson.</p>
 ${leakWarning}
-<h2>Settings</h2>${settingsTable}
-<h2>Metrics</h2>${metricsTable}${chart("chart-metrics")}
+<h2>Settings</h2><div class="wide">${settingsTable}</div>
+<h2>Metrics</h2><div class="wide">${metricsTable}</div>${chart("chart-metrics")}
 ${pairedRows(runs)}
 <h2>Test-time scaling</h2><p class="note">Each problem keeps a seeded random subset of k of its finished trajectories; the answer is chosen from it by majority vote, value-weighted vote or the reward model's value.</p>${chart("chart-scaling")}${scalingTable}
 ${difficulty !== null ? `<h2>Accuracy by difficulty</h2>${chart("chart-difficulty")}` : ""}
