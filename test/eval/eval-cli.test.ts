@@ -145,4 +145,19 @@ describe("rstar eval", () => {
             await slow.close();
         }
     }, 180_000);
+
+    it("report grades a plain search run from its gold answers and warns when its selection saw them", async () => {
+        const data = dataset("search.jsonl", GOLDS);
+        const out = join(dir, "search-run");
+        const search = await rstar(["search", "--dataset", data, "--out", out, ...policy(), "--preset", "bootstrap", "--prompt", "sft", "--rollouts", "2", "--candidates", "2", "--limit", "4", "--quiet", "--json"]);
+        expect(search.code, search.stderr).toBe(0);
+        const html = join(dir, "search-report.html");
+        const report = await rstar(["report", out, "--out", html]);
+        expect(report.code, report.stderr).toBe(0);
+        const text = readFileSync(html, "utf8");
+        expect(text).toContain("its selection saw the gold answer");
+        expect(text).toContain("search mcts (search-run)");
+        // Its four problems are graded: one row each in the problems table.
+        expect(text.match(/<tr><td class="n">\d+<\/td><td>Level/g)?.length).toBe(4);
+    }, 60_000);
 });
