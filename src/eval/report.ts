@@ -77,7 +77,7 @@ export interface Projection {
  * occupies a server for seconds_per_problem / concurrency; servers are like the measuring machine and scale linearly.
  */
 export function project(summary: EvalSummary, options: ProjectionOptions, name = summary.method): Projection {
-    const measured = Math.max(1, summary.trajectories_per_problem);
+    const measured = requestedTrajectories(summary.settings);
     const trajectories = options.rollouts ?? measured;
     const scale = trajectories / measured;
     const perServer = summary.seconds_per_problem / Math.max(1, summary.concurrency);
@@ -91,6 +91,20 @@ export function project(summary: EvalSummary, options: ProjectionOptions, name =
         measuredTrajectories: measured,
         secondsPerProblemPerServer: perServer,
     };
+}
+
+/** Trajectories the measured run asked for per problem: samples, rollouts, beams, or 1 for greedy. */
+export function requestedTrajectories(settings: EvalSummary["settings"]): number {
+    switch (settings.algorithm) {
+        case "best-of-n":
+            return settings.samples;
+        case "mcts":
+            return settings.rollouts;
+        case "beam":
+            return settings.beamWidth;
+        case "greedy":
+            return 1;
+    }
 }
 
 const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -204,10 +218,11 @@ ${keys.map((key) => `<tr><td>${key}</td>${runs.map((run) => `<td>${escape(String
         .join("");
 
     const projections = runs.map((run) => project(run.summary, options.projection, run.name));
-    const projectionTable = `<table id="projection"><thead><tr><th>run</th><th>problems N</th><th>trajectories K</th><th>servers M</th><th>hours</th><th>tokens</th><th>measured: s per problem per server, trajectories</th></tr></thead><tbody>${projections
+    const projectionTable = `<table id="projection"><thead><tr><th>run</th><th>problems N</th><th>trajectories K</th><th>servers M</th><th>hours</th><th>tokens</th><th>measured: s per problem per server, trajectories asked</th></tr></thead><tbody>${projections
         .map((p) => `<tr><td>${escape(p.run)}</td><td class="n">${p.problems.toLocaleString("en-US")}</td><td class="n">${num(p.trajectories)}</td><td class="n">${p.servers}</td><td class="n">${num(p.hours, 2)}</td><td class="n">${Math.round(p.tokens).toLocaleString("en-US")}</td><td class="n">${num(p.secondsPerProblemPerServer, 2)} s, ${num(p.measuredTrajectories)}</td></tr>`)
         .join("")}</tbody></table>
-<p class="note">Assumptions: time and tokens grow linearly with trajectories per problem (K / measured trajectories);
+<p class="note">Assumptions: time and tokens grow linearly with trajectories per problem (K / the measured run's samples,
+rollouts or beams);
 a server runs as many problems at once as the measured run's concurrency, so a problem occupies it for
 (seconds per problem) / concurrency; the M servers are like the measuring machine and scale linearly; no retries,
 start-up or data movement counted. Change N, K and M with <code>rstar report --problems N --rollouts K --servers M</code>.</p>`;
