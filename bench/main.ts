@@ -1,4 +1,5 @@
 import { formatSection, type BenchModule } from "./harness.js";
+import { evalBench } from "./eval.js";
 import { gradingBench } from "./grading.js";
 import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
@@ -12,6 +13,7 @@ const modules: BenchModule[] = [
     gradingBench,
     modelsBench,
     llamaBench,
+    evalBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();

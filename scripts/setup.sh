@@ -54,6 +54,10 @@ elif [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import torch" >/dev/null 2>
     esac
 fi
 
+# The report's browser test (test/eval/report-browser.test.ts) opens reports in Debian's headless Chromium through
+# playwright-core; no browser is downloaded.
+command -v chromium >/dev/null 2>&1 || apt_install chromium
+
 # util-linux provides unshare (network/PID namespaces for the sandbox); present on Debian by default.
 command -v unshare >/dev/null 2>&1 || apt_install util-linux
 

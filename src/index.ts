@@ -32,3 +32,6 @@ export { generateDataset, TeacherBackend } from "./synth/index.js";
 
 export { runSearch, RunStore } from "./runs/index.js";
 export type { RunSearchOptions, RunSummary, RunProgress, RunConfig } from "./runs/index.js";
+
+export { runEval, readEval, gradeRun, computeMetrics, scalingCurve, pairedDifference, wilson, buildReport, loadReportRun, parseMethod, methodSettings } from "./eval/index.js";
+export type { EvalSummary, EvalProblemRecord, GradedProblem, Metrics, ScalingPoint, PairedDifference, ReportRun } from "./eval/index.js";

@@ -15,7 +15,8 @@ const layers: string[][] = [
     ["data"],
     ["runs"],
     ["serve", "train"],
-    ["eval", "evolve", "demo"],
+    ["eval", "evolve"],
+    ["demo"],
     ["cli", "viewer"],
 ];
 

@@ -15,7 +15,7 @@ import { STEP_STOPS } from "../steps/index.js";
 import { parseJson } from "../util/index.js";
 
 /** Flags shared by `rstar search` and `rstar solve`: where the policy is, and every search setting. */
-export function addSearchOptions(command: Command, defaultPresetHelp: string): Command {
+export function addSearchOptions(command: Command, defaultPresetHelp?: string): Command {
     return command
         .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
@@ -26,7 +26,7 @@ export function addSearchOptions(command: Command, defaultPresetHelp: string): C
         .option("--prm", "--reward-url serves an off-the-shelf process reward model (e.g. Qwen2.5-Math-PRM-7B) that scores steps itself")
         .addOption(new Option("--prm-aggregate <how>", "combine a PRM's per-step scores").choices(["last", "min", "product", "mean"]))
         .option("--threads <n>", "llama.cpp threads per context for the shipped models (default: cores - 1, at least 1); the policy runs cores / threads contexts (at most 4)", integer("--threads"))
-        .addOption(new Option("--preset <name>", `search preset (see \`rstar search --list-presets\`); default: ${defaultPresetHelp}`).choices(Object.keys(PRESETS)))
+        .addOption(new Option("--preset <name>", `search preset (see \`rstar search --list-presets\`)${defaultPresetHelp === undefined ? "" : `; default: ${defaultPresetHelp}`}`).choices(Object.keys(PRESETS)))
         .option("--config <file>", "JSON file of search settings (camelCase keys as in --list-presets --json); flags override it")
         .addOption(new Option("--algorithm <name>", "search algorithm").choices(["mcts", "beam", "best-of-n", "greedy"]))
         .addOption(new Option("--prompt <template>", "prompt template: sft (rStar-trained models) or bootstrap (few-shot)").choices(["sft", "bootstrap"]))

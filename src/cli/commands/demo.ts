@@ -14,6 +14,7 @@ interface DemoFlags {
     problems: number;
     rollouts: number;
     candidates: number;
+    samples: number;
     threads?: number;
     out?: string;
     models?: string;
@@ -26,10 +27,11 @@ interface DemoFlags {
 export function register(program: Command): void {
     program
         .command("demo")
-        .description("offline demo: the shipped tiny policy solves held-out synthetic problems greedily and with MCTS + the shipped PPM")
+        .description("offline demo, a preset over rstar eval: the shipped tiny policy on held-out synthetic problems, greedy, maj@K and MCTS + the shipped PPM")
         .option("--problems <n>", "held-out problems per split (test: 2-6 steps as in training; ood: 7-8 steps, never seen)", integer("--problems"), 20)
         .option("--rollouts <n>", "MCTS rollouts per problem", integer("--rollouts"), 8)
         .option("--candidates <n>", "candidate steps per expansion", integer("--candidates"), 4)
+        .option("--samples <k>", "trajectories of the majority-vote row (maj@K)", integer("--samples"), 4)
         .option("--threads <n>", "llama.cpp threads (default: cores - 1, at least 1)", integer("--threads"))
         .option("--out <dir>", "where the runs go (default runs/demo-<time>)")
         .option("--models <dir>", "the models directory (default: the package's models/)")
@@ -37,7 +39,7 @@ export function register(program: Command): void {
         .option("--seed <n>", "base seed for sampling", integer("--seed", 0), 0)
         .option("--json", "print the table as JSON on stdout")
         .option("--quiet", "no progress output")
-        .addHelpText("after", "\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (scripts/build-models.sh rebuilds them); 3 Python unavailable; 130 interrupted.")
+        .addHelpText("after", "\nEach row is an `rstar eval` run (method greedy, maj@K, mcts with --seed, --rollouts, --candidates) with eval.json and problems.jsonl;\n`rstar report DIR...` shows them side by side.\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (scripts/build-models.sh rebuilds them); 3 Python unavailable; 130 interrupted.")
         .action(action("demo", async (flags: DemoFlags) => demoCommand(flags)));
 }
 
@@ -56,6 +58,7 @@ async function demoCommand(flags: DemoFlags) {
             problems: flags.problems,
             rollouts: flags.rollouts,
             candidates: flags.candidates,
+            samples: flags.samples,
             threads: flags.threads ?? defaultThreadCount(),
             teacher: flags.teacher,
             seed: flags.seed,
@@ -77,11 +80,12 @@ async function demoCommand(flags: DemoFlags) {
 }
 
 export function formatTable(rows: DemoRow[], out: string): string {
-    const lines = ["", "split  method           accuracy   s/problem   problems", "-----  ---------------  ---------  ----------  --------"];
+    const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
+    const lines = ["", "split  method           accuracy  95% interval     pass@K (oracle)  s/problem  problems", "-----  ---------------  --------  ---------------  ---------------  ---------  --------"];
     for (const row of rows) {
-        const accuracy = row.accuracy === null ? "-" : `${(100 * row.accuracy).toFixed(1)}%`;
-        lines.push(`${row.split.padEnd(5)}  ${row.method.padEnd(15)}  ${accuracy.padStart(9)}  ${row.secondsPerProblem.toFixed(2).padStart(10)}  ${String(row.problems).padStart(8)}`);
+        const interval = `[${percent(row.ci95.low)}, ${percent(row.ci95.high)}]`;
+        lines.push(`${row.split.padEnd(5)}  ${row.method.padEnd(15)}  ${percent(row.accuracy).padStart(8)}  ${interval.padEnd(15)}  ${percent(row.passAtK).padStart(15)}  ${row.secondsPerProblem.toFixed(2).padStart(9)}  ${String(row.problems).padStart(8)}`);
     }
-    lines.push("", `trees and results: ${out}/<split>-<method>/trees.jsonl, results.jsonl`, "");
+    lines.push("", `evaluations: ${out}/<split>-<method>/ (eval.json, problems.jsonl, trees.jsonl); rstar report ${out}/test-* for a page`, "");
     return lines.join("\n");
 }
