@@ -1,7 +1,6 @@
 /** Evaluation: `rstar eval` runs with the official metrics, test-time-scaling curves and `rstar report`. */
 export { parseMethod, methodPreset, methodSettings, checkEvalSettings } from "./methods.js";
 export type { EvalMethod } from "./methods.js";
-export { BENCHMARK_FILES, benchmarkPath } from "./benchmarks.js";
 export { runEval, summarize, readEval, evalPaths } from "./run-eval.js";
 export type { RunEvalOptions, EvalSummary, SummarizeInput } from "./run-eval.js";
 export { gradeRun, trajectoryOf, levelOf } from "./grade-run.js";

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
-import { loadDataset } from "../../data/index.js";
+import { BENCHMARK_NAMES, benchmarkPath, loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { benchmarkPath, BENCHMARK_FILES, methodPreset, methodSettings, parseMethod, runEval, checkEvalSettings, type EvalSummary } from "../../eval/index.js";
+import { methodPreset, methodSettings, parseMethod, runEval, checkEvalSettings, type EvalSummary } from "../../eval/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
 import { action } from "../run-command.js";
@@ -28,7 +28,7 @@ export function register(program: Command): void {
         .command("eval")
         .description("evaluate a method on a dataset or benchmark: accuracy with 95% intervals, majority / weighted vote, pass@K (oracle), cost, test-time scaling")
         .option("--dataset <file>", "JSON or JSONL records with question and answer")
-        .addOption(new Option("--benchmark <name>", "one of the nine official sets shipped in data/benchmarks/").choices(Object.keys(BENCHMARK_FILES)))
+        .addOption(new Option("--benchmark <name>", "one of the nine official sets shipped in data/benchmarks/").choices(BENCHMARK_NAMES))
         .option("--method <method>", "greedy | maj@K | bon@K | beam | mcts (K = trajectories; bon@K picks by the reward model)", "greedy")
         .option("--out <dir>", "run directory: the search run (config.json, store.sqlite, results.jsonl, trees.jsonl) plus eval.json and problems.jsonl")
         .option("--resume", "continue the evaluation in --out: keep finished problems, redo the rest")
