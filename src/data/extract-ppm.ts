@@ -151,3 +151,78 @@ export interface TrlPpmRecord {
 export function trlPpmRecord(pair: PpmPair): TrlPpmRecord {
     return { prompt: pair.prefix, chosen: pair.chosen.text, rejected: pair.rejected.text };
 }
+
+/**
+ * Which pairs teach the PPM the final-answer step. "official": none beyond the sibling pairs above (the official
+ * `extra_rm_file.py` only compares siblings, and an expansion rarely keeps two answer children). "paper": also the
+ * paper's rule (rStar-Math §3.3, "for the final answer step, where identical reasoning steps rarely occur, we select
+ * the two correct trajectories with the highest average Q-values and the two incorrect ones with the lowest").
+ */
+export type FinalAnswerPairs = "official" | "paper";
+export const FINAL_ANSWER_PAIRS: readonly FinalAnswerPairs[] = ["official", "paper"];
+
+/** A whole trajectory ending in a labelled answer leaf, with its mean Q over its steps. */
+interface LabelledTrajectory {
+    leaf: TreeNode;
+    text: string;
+    meanQ: number;
+}
+
+/**
+ * Paper-style final-answer pairs of one tree: the (up to) two correct trajectories with the highest mean Q are the
+ * positives, the (up to) two wrong ones with the lowest mean Q the negatives, and every positive is paired with every
+ * negative. Unlike sibling pairs the two sides share no steps: the prompt is the question prompt alone and `pos`/`neg`
+ * are the full trajectories (their last step is the answer). Ties keep depth-first leaf order. Pairs whose texts are
+ * identical are left out. `posCount`/`negCount` are the sides' sizes, so the official 1/(pos_count·neg_count) weight
+ * gives each tree's final-answer pairs a total weight of 1, as a node's sibling pairs have.
+ */
+export function selectFinalAnswerPairs(tree: ExtractionTree, label: (leaf: TreeNode) => LeafLabel = officialLeafLabel, perSide = 2): FinalAnswerPair[] {
+    if (!hasValidAnswerLeaf(tree)) return [];
+    const correct: LabelledTrajectory[] = [];
+    const wrong: LabelledTrajectory[] = [];
+    for (const leaf of tree.nodes) {
+        if (!isValidFinalAnswer(leaf)) continue;
+        const own = label(leaf);
+        if (!own.correct && !own.wrong) continue;
+        const steps = stepsTo(leaf);
+        if (steps.length === 0) continue;
+        const trajectory = { leaf, text: steps.map((step) => step.text).join(""), meanQ: pySum(steps.map((step) => step.q)) / steps.length };
+        (own.correct ? correct : wrong).push(trajectory);
+    }
+    if (correct.length === 0 || wrong.length === 0) return [];
+    // A stable sort keeps the breadth-first node order among equal means (deterministic output).
+    const positives = [...correct].sort((a, b) => b.meanQ - a.meanQ).slice(0, perSide);
+    const negatives = [...wrong].sort((a, b) => a.meanQ - b.meanQ).slice(0, perSide);
+    const prefix = officialPrompt(tree.question);
+    const pairs: FinalAnswerPair[] = [];
+    for (const good of positives) {
+        for (const bad of negatives) {
+            if (good.text === bad.text) continue;
+            pairs.push({ prefix, chosen: good.leaf, rejected: bad.leaf, chosenText: good.text, rejectedText: bad.text, margin: good.meanQ - bad.meanQ, posCount: positives.length, negCount: negatives.length });
+        }
+    }
+    return pairs;
+}
+
+/** A final-answer pair: two whole trajectories of the same question. */
+export interface FinalAnswerPair {
+    /** The question prompt (official `get_prefix` of the root). */
+    prefix: string;
+    chosen: TreeNode;
+    rejected: TreeNode;
+    /** The full trajectories (every step's text, the answer step last). */
+    chosenText: string;
+    rejectedText: string;
+    /** Mean Q of the chosen trajectory minus that of the rejected one. */
+    margin: number;
+    posCount: number;
+    negCount: number;
+}
+
+export function officialFinalPairRecord(pair: FinalAnswerPair): OfficialPpmRecord {
+    return { prompt: pair.prefix, neg: pair.rejectedText, pos: pair.chosenText, neg_count: pair.negCount, pos_count: pair.posCount };
+}
+
+export function trlFinalPairRecord(pair: FinalAnswerPair): TrlPpmRecord {
+    return { prompt: pair.prefix, chosen: pair.chosenText, rejected: pair.rejectedText };
+}

@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import { RstarError } from "../errors/index.js";
 import type { Judgement } from "../grading/index.js";
 import { readJsonLines } from "../util/index.js";
-import { officialLeafLabel, officialPpmRecord, selectPairs, trlPpmRecord, type LeafLabel, type PpmOptions } from "./extract-ppm.js";
+import { officialFinalPairRecord, officialLeafLabel, officialPpmRecord, selectFinalAnswerPairs, selectPairs, trlFinalPairRecord, trlPpmRecord, type FinalAnswerPairs, type LeafLabel, type PpmOptions } from "./extract-ppm.js";
 import { SftPool, containsError, correctTrajectories, officialSftRecord, sftAnswerLeaves, trlSftRecord } from "./extract-sft.js";
 import { isValidFinalAnswer, readTreeRecord, stepsTo, type ExtractionTree, type TreeNode } from "./extract-tree.js";
 
@@ -68,6 +68,8 @@ export interface ExtractPpmOptions extends ExtractCommonOptions, PpmOptions {
     labelling: PpmLabelling;
     /** Needed with labelling "grader". */
     grader?: ExtractGrader;
+    /** "official" (default): sibling pairs only; "paper": also the paper's final-answer pairs (see selectFinalAnswerPairs). */
+    finalAnswerPairs?: FinalAnswerPairs;
 }
 
 export interface ExtractSummary {
@@ -106,8 +108,10 @@ export interface PpmSummary extends ExtractSummary {
     problemsWithPairs: number;
     /** Pairs before the margin and edit-distance thresholds (what extra_rm_file.py writes). */
     candidatePairs: number;
-    /** Pairs written (= records). */
+    /** Pairs written (= records), final-answer pairs included. */
     pairs: number;
+    /** Of those, paper-style final-answer pairs (0 unless finalAnswerPairs is "paper"). */
+    finalAnswerPairs: number;
     droppedByMargin: number;
     droppedByEditDistance: number;
     /** Trees with answer leaves of which none is labelled (with "q": no terminal Q of ±1, e.g. searched without gold). */
@@ -196,7 +200,7 @@ export async function extractPpm(options: ExtractPpmOptions): Promise<PpmSummary
     if (options.labelling === "grader" && options.grader === undefined) throw new RstarError("INVALID_ARGUMENT", 'labelling "grader" needs a grader');
     const summary: PpmSummary = {
         kind: "ppm", ...emptySummary(options.files),
-        problemsWithPairs: 0, candidatePairs: 0, pairs: 0, droppedByMargin: 0, droppedByEditDistance: 0, unlabeledTrees: 0,
+        problemsWithPairs: 0, candidatePairs: 0, pairs: 0, finalAnswerPairs: 0, droppedByMargin: 0, droppedByEditDistance: 0, unlabeledTrees: 0,
     };
     await forEachTree(options, summary, "reading", async (tree) => {
         const answerLeaves = tree.nodes.filter(isValidFinalAnswer);
@@ -213,11 +217,18 @@ export async function extractPpm(options: ExtractPpmOptions): Promise<PpmSummary
         summary.candidatePairs += selection.candidates;
         summary.droppedByMargin += selection.droppedByMargin;
         summary.droppedByEditDistance += selection.droppedByEditDistance;
-        if (selection.kept.length > 0) summary.problemsWithPairs += 1;
+        const finals = options.finalAnswerPairs === "paper" ? selectFinalAnswerPairs(tree, label) : [];
+        if (selection.kept.length + finals.length > 0) summary.problemsWithPairs += 1;
         for (const pair of selection.kept) {
             await options.write(options.format === "trl" ? trlPpmRecord(pair) : officialPpmRecord(pair));
             summary.records += 1;
             summary.pairs += 1;
+        }
+        for (const pair of finals) {
+            await options.write(options.format === "trl" ? trlFinalPairRecord(pair) : officialFinalPairRecord(pair));
+            summary.records += 1;
+            summary.pairs += 1;
+            summary.finalAnswerPairs += 1;
         }
     });
     return summary;

@@ -17,6 +17,6 @@ export { readTreeRecord, officialPrompt, isValidFinalAnswer, OFFICIAL_MAX_CHILDR
 export type { ExtractionTree, TreeNode, TreeReadResult } from "./extract-tree.js";
 export { selectSft, correctTrajectories, SftPool, officialSftRecord, trlSftRecord } from "./extract-sft.js";
 export type { SftSelection, SftTrajectory, OfficialSftRecord, TrlSftRecord } from "./extract-sft.js";
-export { selectPairs, officialLeafLabel, officialPpmRecord, trlPpmRecord, OFFICIAL_PPM_OPTIONS } from "./extract-ppm.js";
-export type { PpmOptions, PpmPair, PpmSelection, LeafLabel, OfficialPpmRecord, TrlPpmRecord } from "./extract-ppm.js";
+export { selectPairs, officialLeafLabel, officialPpmRecord, trlPpmRecord, OFFICIAL_PPM_OPTIONS, selectFinalAnswerPairs, officialFinalPairRecord, trlFinalPairRecord, FINAL_ANSWER_PAIRS } from "./extract-ppm.js";
+export type { PpmOptions, PpmPair, PpmSelection, LeafLabel, OfficialPpmRecord, TrlPpmRecord, FinalAnswerPairs, FinalAnswerPair } from "./extract-ppm.js";
 export { editDistance } from "./extract-python.js";
