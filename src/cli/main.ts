@@ -35,6 +35,7 @@ const commandModules = [
     "./commands/search.js",
     "./commands/solve.js",
     "./commands/demo.js",
+    "./commands/eval.js",
     "./commands/extract.js",
     "./commands/synth.js",
     "./commands/teacher.js",

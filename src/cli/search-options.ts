@@ -6,7 +6,8 @@ import { BASE_SETTINGS, PRESETS, presetNamed, type SearchSettings } from "../sea
 import { parseJson } from "../util/index.js";
 
 /** Flags shared by `rstar search` and `rstar solve`: where the policy is, and every search setting. */
-export function addSearchOptions(command: Command, defaultPreset: string): Command {
+export function addSearchOptions(command: Command, defaultPreset?: string): Command {
+    const preset = new Option("--preset <name>", "search preset (see `rstar search --list-presets`)").choices(Object.keys(PRESETS));
     return command
         .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
@@ -17,7 +18,7 @@ export function addSearchOptions(command: Command, defaultPreset: string): Comma
         .option("--prm", "--reward-url serves an off-the-shelf process reward model (e.g. Qwen2.5-Math-PRM-7B) that scores steps itself")
         .addOption(new Option("--prm-aggregate <how>", "combine a PRM's per-step scores").choices(["last", "min", "product", "mean"]))
         .option("--threads <n>", "llama.cpp threads for the shipped models (default: cores - 1, at least 1)", integer("--threads"))
-        .addOption(new Option("--preset <name>", "search preset (see `rstar search --list-presets`)").default(defaultPreset).choices(Object.keys(PRESETS)))
+        .addOption(defaultPreset === undefined ? preset : preset.default(defaultPreset))
         .option("--config <file>", "JSON file of search settings (camelCase keys as in --list-presets --json); flags override it")
         .addOption(new Option("--algorithm <name>", "search algorithm").choices(["mcts", "beam", "best-of-n", "greedy"]))
         .addOption(new Option("--prompt <template>", "prompt template: sft (rStar-trained models) or bootstrap (few-shot)").choices(["sft", "bootstrap"]))
@@ -102,7 +103,12 @@ const settingsFileSchema = z.strictObject({
 
 /** Preset, then the config file, then flags: every setting overridable. */
 export function resolveSettings(flags: SearchFlags): SearchSettings {
-    const settings: SearchSettings = { ...presetNamed(flags.preset).settings, stop: [...presetNamed(flags.preset).settings.stop] };
+    return resolveSettingsFrom({ ...presetNamed(flags.preset).settings, stop: [...presetNamed(flags.preset).settings.stop] }, flags);
+}
+
+/** `base` (e.g. an evaluation method's settings), then the config file, then flags. */
+export function resolveSettingsFrom(base: SearchSettings, flags: Omit<SearchFlags, "preset">): SearchSettings {
+    const settings: SearchSettings = { ...base, stop: [...base.stop] };
     if (flags.config !== undefined) Object.assign(settings, readSettingsFile(flags.config));
     for (const key of SETTING_KEYS) {
         const value = (flags as unknown as Record<string, unknown>)[key];

@@ -1,0 +1,10 @@
+/** Evaluation: `rstar eval` runs with the official metrics, test-time-scaling curves and `rstar report`. */
+export { parseMethod, methodPreset, methodSettings, checkEvalSettings } from "./methods.js";
+export type { EvalMethod } from "./methods.js";
+export { BENCHMARK_FILES, benchmarkPath } from "./benchmarks.js";
+export { runEval, summarize, readEval, evalPaths } from "./run-eval.js";
+export type { RunEvalOptions, EvalSummary, SummarizeInput } from "./run-eval.js";
+export { gradeRun, trajectoryOf, levelOf } from "./grade-run.js";
+export type { EvalProblemRecord, TrajectoryStep } from "./grade-run.js";
+export { wilson, rate, choose, problemVerdicts, computeMetrics, scalingCurve, scalingKs, pairedDifference, seededRandom } from "./metrics.js";
+export type { GradedProblem, GradedTerminal, Interval, Rate, Metrics, ScalingPoint, ScalingOptions, PairedDifference, ProblemVerdicts } from "./metrics.js";
