@@ -102,7 +102,7 @@ function range(from: number, to: number): number[] {
 class StageFailure extends RstarError {}
 
 class Orchestrator {
-    private readonly servers = new Map<string, { server: RunningServer; url: string }>();
+    private readonly servers = new Map<string, { server: RunningServer; url: string; command: string }>();
 
     constructor(
         private readonly options: EvolveOptions,
@@ -358,7 +358,7 @@ class Orchestrator {
             if (!wanted.has(key)) {
                 await running.server.stop();
                 this.servers.delete(key);
-                this.emit({ type: "server", round: n, stage, action: "stop", command: key.slice(key.indexOf(" ") + 1), url: running.url });
+                this.emit({ type: "server", round: n, stage, action: "stop", command: running.command, url: running.url });
             }
         }
         const urls: { policy?: string; reward?: string } = {};
@@ -380,7 +380,7 @@ class Orchestrator {
                     onLine: (line) => this.emit({ type: "stage-line", round: n, stage: `${stage} (${spec.role} server)`, line }),
                     probePath: /\/v1\/?$/.test(url) ? "/models" : "/v1/models",
                 });
-                running = { server, url };
+                running = { server, url, command: displayCommand(command) };
                 this.servers.set(key, running);
             }
             urls[spec.role] = running.url;

@@ -127,7 +127,7 @@ class StageDisplay {
                 process.stderr.write(`${where(event.round)} ${event.stage} ${event.status} in ${formatDuration(event.seconds * 1000)}${event.note === null ? "" : `: ${event.note}`}\n`);
                 break;
             case "server":
-                process.stderr.write(`${where(event.round)} ${event.action === "start" ? "starting" : "stopping"} server ${event.url}${event.command === null ? "" : ` ($ ${event.command})`}\n`);
+                process.stderr.write(event.action === "start" ? `${where(event.round)} starting server ${event.url}${event.command === null ? "" : ` ($ ${event.command})`}\n` : `${where(event.round)} stopping server ${event.url}\n`);
                 break;
         }
     }
