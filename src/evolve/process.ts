@@ -79,6 +79,8 @@ export function freePort(): Promise<number> {
 
 export interface RunningServer {
     url: string;
+    /** The server's process group (its leader's pid). */
+    pid: number | null;
     stop(): Promise<void>;
 }
 
@@ -118,7 +120,7 @@ export async function startServer(command: StageCommand, url: string, options: {
         }
         try {
             const response = await fetch(probe, { signal: AbortSignal.timeout(2_000) });
-            if (response.ok) return { url, stop };
+            if (response.ok) return { url, pid: child.pid ?? null, stop };
         } catch {
             // Not listening yet.
         }
@@ -126,4 +128,26 @@ export async function startServer(command: StageCommand, url: string, options: {
     }
     await stop();
     throw new RstarError("BACKEND_UNAVAILABLE", `server did not answer ${probe} within ${Math.round(options.readyTimeoutMs / 1000)} s: ${displayCommand(command)}`);
+}
+
+/**
+ * Kills what an earlier orchestrator left running (it was killed with -9 while a stage or a server ran): the process
+ * group of each pid, if it is still alive. Returns the pids that were alive.
+ */
+export function killLeftovers(pids: readonly number[]): number[] {
+    const alive: number[] = [];
+    for (const pid of pids) {
+        try {
+            process.kill(-pid, 0);
+        } catch {
+            continue;
+        }
+        alive.push(pid);
+        try {
+            process.kill(-pid, "SIGKILL");
+        } catch {
+            // Gone meanwhile.
+        }
+    }
+    return alive;
 }

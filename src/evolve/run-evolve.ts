@@ -4,7 +4,7 @@ import { loadDataset, type DatasetProblem } from "../data/index.js";
 import { RstarError } from "../errors/index.js";
 import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
-import { displayCommand, freePort, runChild, startServer, type RunningServer, type StageCommand } from "./process.js";
+import { displayCommand, freePort, killLeftovers, runChild, startServer, type RunningServer, type StageCommand } from "./process.js";
 import { buildRoundReport, writeEvolveReport } from "./report.js";
 import { readOutcomes, sampleProblems } from "./sample.js";
 import {
@@ -66,6 +66,16 @@ export async function runEvolve(options: EvolveOptions): Promise<EvolveResult> {
     checkRounds(config, options.rounds);
     prepareDirectory(dir, config, options.resume);
     const paths = evolvePaths(options.loaded, dir);
+    // An orchestrator killed with -9 leaves its stage and servers running (they have their own process groups).
+    const leftovers = readPids(serversPath(dir));
+    for (let n = 1; n <= config.rounds.length; n += 1) {
+        const state = readState(paths.round(n).state);
+        for (const stage of Object.values(state?.stages ?? {})) if (stage.pid !== null) leftovers.push(stage.pid);
+    }
+    const data = readState(join(dir, "state.json"));
+    for (const stage of Object.values(data?.stages ?? {})) if (stage.pid !== null) leftovers.push(stage.pid);
+    killLeftovers(leftovers);
+    writeJsonAtomic(serversPath(dir), []);
     const orchestrator = new Orchestrator(options, config, paths);
     try {
         await orchestrator.dataStage();
@@ -93,6 +103,17 @@ function prepareDirectory(dir: string, config: EvolveConfig, resume: boolean): v
     }
     mkdirSync(dir, { recursive: true });
     writeTextAtomic(path, text);
+}
+
+/** `DIR/servers.json`: process groups of the servers running now (so a resume after kill -9 can stop them). */
+function serversPath(dir: string): string {
+    return join(dir, "servers.json");
+}
+
+function readPids(path: string): number[] {
+    if (!existsSync(path)) return [];
+    const parsed = parseJson(readFileSync(path, "utf8"));
+    return parsed.ok && Array.isArray(parsed.value) ? parsed.value.filter((pid): pid is number => Number.isInteger(pid) && (pid as number) > 1) : [];
 }
 
 function range(from: number, to: number): number[] {
@@ -358,6 +379,7 @@ class Orchestrator {
             if (!wanted.has(key)) {
                 await running.server.stop();
                 this.servers.delete(key);
+                this.recordServers();
                 this.emit({ type: "server", round: n, stage, action: "stop", command: running.command, url: running.url });
             }
         }
@@ -382,6 +404,7 @@ class Orchestrator {
                 });
                 running = { server, url, command: displayCommand(command) };
                 this.servers.set(key, running);
+                this.recordServers();
             }
             urls[spec.role] = running.url;
         }
@@ -393,6 +416,11 @@ class Orchestrator {
             await running.server.stop();
             this.servers.delete(key);
         }
+        this.recordServers();
+    }
+
+    private recordServers(): void {
+        writeJsonAtomic(serversPath(this.paths.dir), [...this.servers.values()].map((s) => s.server.pid).filter((pid) => pid !== null));
     }
 }
 

@@ -8,8 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 /**
  * `rstar evolve --preset synthetic` in miniature (two rounds, a few problems, a few optimizer steps): the noisy
  * teacher bootstraps round 1 (search → SFT data and pairs → policy → PPM → greedy eval), round 2 searches with the
- * round-1 policy served by `rstar serve` and guided by the round-1 PPM. One run is killed with SIGKILL twice
- * (the search child, then the SFT trainer child) and resumed; its artifacts must equal an uninterrupted run's.
+ * round-1 policy served by `rstar serve` and guided by the round-1 PPM. One run is killed with SIGKILL three times
+ * (the search child, the SFT trainer child, then the orchestrator itself during PPM training) and resumed each time;
+ * its artifacts must equal an uninterrupted run's.
  * Real processes throughout: the CLI, the teacher server, llama.cpp, the Python sandbox and PyTorch.
  */
 
@@ -42,15 +43,24 @@ interface Exit {
     stdout: string;
 }
 
-function evolve(out: string, extra: string[] = [], whileRunning?: () => Promise<void>): Promise<Exit> {
+function evolve(out: string, extra: string[] = [], whileRunning?: (orchestratorPid: number) => Promise<void>): Promise<Exit> {
     const child = spawn(process.execPath, [bin, "evolve", "--preset", "synthetic", "--config", configFile, "--out", out, ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    const done = new Promise<Exit>((resolve) => child.on("close", (code) => resolve({ code, stderr, stdout })));
-    void whileRunning?.();
+    const done = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal === "SIGKILL" ? 137 : null), stderr, stdout })));
+    void whileRunning?.(child.pid as number);
     return done;
+}
+
+function groupAlive(pid: number): boolean {
+    try {
+        process.kill(-pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 type StageState = { status: string; pid: number | null; attempts: number; command: string | null; note: string | null; summary?: Record<string, unknown> };
@@ -106,7 +116,7 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
     const reference = join(work, "reference");
     const killed = join(work, "killed");
 
-    it("runs every stage of two rounds; killed mid-stage twice and resumed, it yields the same artifacts", { timeout: 900_000 }, async () => {
+    it("runs every stage of two rounds; killed mid-stage three times and resumed, it yields the same artifacts", { timeout: 900_000 }, async () => {
         // The uninterrupted reference runs alongside the killed run.
         const referenceRun = evolve(reference);
 
@@ -139,8 +149,26 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(afterSecond["extract-sft"]).toMatchObject({ status: "done", attempts: 1 });
         expect(afterSecond["train-sft"]).toMatchObject({ status: "failed", note: "killed by SIGKILL" });
 
-        // 3. Resume to the end.
-        const third = await evolve(killed, ["--resume", "--json"]);
+        // 3. Resume; kill -9 the orchestrator itself while the PPM trainer runs (the trainer is left orphaned).
+        let orphan = -1;
+        const third0 = await evolve(killed, ["--resume"], async (orchestrator) => {
+            orphan = await until("the round-1 PPM trainer", () => stages(killed, 1)["train-ppm"]?.pid);
+            process.kill(orchestrator, "SIGKILL");
+        });
+        expect(third0.code).toBe(137);
+        expect(stages(killed, 1)["train-sft"]).toMatchObject({ status: "done", attempts: 2 });
+        expect(stages(killed, 1)["train-ppm"]).toMatchObject({ status: "running", pid: orphan });
+
+        // 4. Resume to the end: the orphaned trainer is stopped first and the stage runs again.
+        let orphanAliveAtRestart = true;
+        const third = await evolve(killed, ["--resume", "--json"], async () => {
+            await until("the PPM stage to start again", () => (stages(killed, 1)["train-ppm"]?.attempts ?? 0) >= 2);
+            const deadline = Date.now() + 2_000;
+            while (groupAlive(orphan) && Date.now() < deadline) await sleep(20);
+            orphanAliveAtRestart = groupAlive(orphan);
+        });
+        expect(orphanAliveAtRestart).toBe(false);
+        expect(stages(killed, 1)["train-ppm"]).toMatchObject({ status: "done", attempts: 2 });
         expect(third.code, third.stderr).toBe(0);
         const ref = await referenceRun;
         expect(ref.code, ref.stderr).toBe(0);
