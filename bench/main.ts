@@ -1,4 +1,5 @@
 import { formatSection, type BenchModule } from "./harness.js";
+import { evolveBench } from "./evolve.js";
 import { gradingBench } from "./grading.js";
 import { modelsBench } from "./models.js";
 import { sandboxBench } from "./sandbox.js";
@@ -10,6 +11,7 @@ const modules: BenchModule[] = [
     sandboxBench,
     gradingBench,
     modelsBench,
+    evolveBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();
