@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadDataset } from "../data/index.js";
-import { RstarError, describeError } from "../errors/index.js";
+import { describeError } from "../errors/index.js";
 import type { LoadedConfig, RoundConfig, Trainer } from "./config.js";
 import { displayCommand, type StageCommand } from "./process.js";
 import {
@@ -181,4 +181,3 @@ function trainerCheck(where: string, trainer: Trainer, format: "official" | "trl
     return { what: `${where}.trainer`, ok: true, message: `command reads ${FORMATS[kind][format]} from ${input}, writes {out}` };
 }
 
-export { RstarError };

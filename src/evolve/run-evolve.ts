@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadDataset, type DatasetProblem } from "../data/index.js";
+import { loadDataset } from "../data/index.js";
 import { RstarError } from "../errors/index.js";
 import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
@@ -444,4 +444,3 @@ function lastJson(stdout: string): unknown {
     return undefined;
 }
 
-export type { DatasetProblem };

@@ -194,9 +194,12 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(results(join(killed, "round-1", "search", "results.jsonl"))).toEqual(results(join(reference, "round-1", "search", "results.jsonl")));
 
         // One table across rounds.
-        const report = JSON.parse(readFileSync(join(killed, "report.json"), "utf8")) as { table: Record<string, unknown>[]; rounds: { round: number; sftRecords: number; evals: Record<string, { accuracy: number | null }>; stages: Record<string, { seconds: number }> }[] };
+        const report = JSON.parse(readFileSync(join(killed, "report.json"), "utf8")) as { table: Record<string, unknown>[]; rounds: { round: number; sftRecords: number; finalAnswerPairs: number | null; evals: Record<string, { accuracy: number | null }>; stages: Record<string, { seconds: number }> }[] };
         expect(report.table.map((row) => row["round"])).toEqual([1, 2]);
         expect(report.rounds[0]?.sftRecords).toBeGreaterThan(0);
+        // extract-ppm ran with the paper's final-answer pairs and its --json summary reached the report.
+        expect(report.rounds[0]?.finalAnswerPairs).toEqual(expect.any(Number));
+        expect(r1["extract-ppm"]?.command).toContain("--final-pairs paper");
         expect(report.rounds[0]?.evals["test-greedy"]?.accuracy).toEqual(expect.any(Number));
         expect(report.rounds[0]?.stages["search"]?.seconds).toBeGreaterThan(0);
         expect(JSON.parse(third.stdout.trim().split("\n").pop() as string)).toMatchObject({ report: join(killed, "report.json"), rounds: [1, 2] });
