@@ -105,7 +105,9 @@ const evalSchema = z.strictObject({
     splits: z.array(z.enum(["test", "ood"])),
     limit: z.number().int().positive().nullable(),
     concurrency: z.number().int().positive(),
+    /** Extra `rstar eval` flags for every method, then per method (e.g. {"mcts": ["--rollouts", "8"]}). */
     args: z.array(z.string()).default([]),
+    methodArgs: z.record(z.string(), z.array(z.string())).default({}),
 });
 
 const dataSchema = z.union([
@@ -166,7 +168,7 @@ export function paperDefaults(): EvolveConfig {
         basePolicy: null,
         serve: { policy: { kind: "embedded" }, reward: { kind: "embedded" } },
         rounds: [1, 2, 3, 4].map(paperRound),
-        eval: { methods: ["greedy", "maj@8", "mcts"], splits: ["test", "ood"], limit: 200, concurrency: 4, args: [] },
+        eval: { methods: ["greedy", "maj@8", "mcts"], splits: ["test", "ood"], limit: 200, concurrency: 4, args: [], methodArgs: {} },
     };
 }
 
@@ -185,13 +187,24 @@ export function syntheticPreset(): EvolveConfig {
         rounds: base.rounds.map((round, i) => ({
             ...round,
             policy: i === 0 ? { kind: "teacher" } : { kind: "embedded", threads: 1 },
-            search: { ...round.search, concurrency: 8, unsolvedRollouts: i === 3 ? [32] : [] },
+            // The tiny policy writes one step per request in a 1,024-token context: 256 tokens a step (the teacher of
+            // round 1 needs no cap).
+            search: { ...round.search, concurrency: 8, unsolvedRollouts: i === 3 ? [32] : [], args: i === 0 ? [] : ["--max-tokens", "256"] },
             problems: { sample: "window", count: 800 },
             sft: { ...round.sft, init: i === 0 ? "base" : "previous", trainer: { kind: "rstar", args: ["--preset", "tiny", "--epochs", "3", "--threads", "1"] } },
             // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh.
             ppm: { ...round.ppm, minEditDistance: 5, trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] } },
         })),
-        eval: { methods: ["greedy", "maj@8", "mcts"], splits: ["test", "ood"], limit: 200, concurrency: 4, args: [] },
+        // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
+        // MCTS with 8 rollouts x 4 candidates.
+        eval: {
+            methods: ["greedy", "maj@8", "mcts"],
+            splits: ["test", "ood"],
+            limit: 200,
+            concurrency: 4,
+            args: ["--max-tokens", "256", "--stop", "<end_of_step>", "<end_of_code>", "<end_of_answer>"],
+            methodArgs: { greedy: ["--max-depth", "16"], mcts: ["--rollouts", "8", "--candidates", "4"] },
+        },
     };
 }
 

@@ -205,7 +205,7 @@ export function evalArgs(config: EvolveConfig, dataset: string, method: string, 
     const args = ["eval", "--dataset", dataset, "--method", method, "--out", out, "--concurrency", String(config.eval.concurrency), "--policy-url", policy.url, "--model", policy.model];
     if (config.eval.limit !== null) args.push("--limit", String(config.eval.limit));
     if (reward !== null) args.push(...reward);
-    args.push(...config.eval.args, "--json");
+    args.push(...config.eval.args, ...(config.eval.methodArgs[method] ?? []), "--json");
     if (resume) args.push("--resume");
     return args;
 }

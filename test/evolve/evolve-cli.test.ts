@@ -32,7 +32,7 @@ const miniature = {
         { policy: { kind: "teacher", errorScale: 4 }, search: { rollouts: 6, concurrency: 1, args: ["--candidates", "2", "--sandbox-workers", "1"] } },
         { search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 2, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
     ],
-    eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] },
+    eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] } },
 };
 const configFile = join(work, "mini.json");
 writeFileSync(configFile, JSON.stringify(miniature));
