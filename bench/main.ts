@@ -1,5 +1,6 @@
 import { formatSection, type BenchModule } from "./harness.js";
 import { evalBench } from "./eval.js";
+import { evolveBench } from "./evolve.js";
 import { gradingBench } from "./grading.js";
 import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
@@ -14,6 +15,7 @@ const modules: BenchModule[] = [
     modelsBench,
     llamaBench,
     evalBench,
+    evolveBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();

@@ -42,6 +42,7 @@ const commandModules = [
     "./commands/teacher.js",
     "./commands/serve.js",
     "./commands/train.js",
+    "./commands/evolve.js",
 ];
 
 for (const modulePath of commandModules) {

@@ -67,9 +67,9 @@ describe("final-answer pairs (paper §3.3: two best correct vs two worst wrong t
 
     it("extractPpm writes them after each tree's step pairs only when asked", async () => {
         const files = [new URL("../../test/data/fixtures/extract/trees.jsonl", import.meta.url).pathname];
-        const run = async (finalAnswerPairs: boolean) => {
+        const run = async (paper: boolean) => {
             const records: { pos: string }[] = [];
-            const summary = await extractPpm({ files, format: "official", write: (r) => void records.push(r as { pos: string }), labelling: "q", minMargin: 0.5, minEditDistance: 20, finalAnswerPairs });
+            const summary = await extractPpm({ files, format: "official", write: (r) => void records.push(r as { pos: string }), labelling: "q", minMargin: 0.5, minEditDistance: 20, finalAnswerPairs: paper ? "paper" : "official" });
             return { records, summary };
         };
         const plain = await run(false);

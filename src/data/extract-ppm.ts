@@ -152,6 +152,13 @@ export function trlPpmRecord(pair: PpmPair): TrlPpmRecord {
     return { prompt: pair.prefix, chosen: pair.chosen.text, rejected: pair.rejected.text };
 }
 
+/**
+ * Which pairs teach the PPM the final-answer step. "official": the sibling pairs alone (`extra_rm_file.py` only
+ * compares siblings, and an expansion rarely keeps two answer children). "paper": also `selectFinalAnswerPairs`.
+ */
+export type FinalAnswerPairs = "official" | "paper";
+export const FINAL_ANSWER_PAIRS: readonly FinalAnswerPairs[] = ["official", "paper"];
+
 /** A final-answer pair: two whole trajectories of one tree that end in a correct and a wrong answer. */
 export interface FinalAnswerPair {
     /** The question prompt (official `get_prefix` of the root). */

@@ -11,6 +11,7 @@ import {
     selectPairs,
     trlFinalAnswerRecord,
     trlPpmRecord,
+    type FinalAnswerPairs,
     type LeafLabel,
     type PpmOptions,
 } from "./extract-ppm.js";
@@ -78,11 +79,8 @@ export interface ExtractPpmOptions extends ExtractCommonOptions, PpmOptions {
     labelling: PpmLabelling;
     /** Needed with labelling "grader". */
     grader?: ExtractGrader;
-    /**
-     * Also write the paper's final-answer pairs (two best correct vs two worst wrong whole trajectories per tree, by
-     * mean Q; `selectFinalAnswerPairs`) after each tree's step pairs. Default false: the official scripts' pairs only.
-     */
-    finalAnswerPairs?: boolean;
+    /** "official" (default): sibling pairs only; "paper": also the paper's final-answer pairs (see selectFinalAnswerPairs). */
+    finalAnswerPairs?: FinalAnswerPairs;
 }
 
 export interface ExtractSummary {
@@ -123,7 +121,7 @@ export interface PpmSummary extends ExtractSummary {
     candidatePairs: number;
     /** Pairs written (= records), final-answer pairs included. */
     pairs: number;
-    /** Of them, final-answer pairs (with `finalAnswerPairs`). */
+    /** Of those, paper-style final-answer pairs (0 unless finalAnswerPairs is "paper"). */
     finalAnswerPairs: number;
     droppedByMargin: number;
     droppedByEditDistance: number;
@@ -230,7 +228,7 @@ export async function extractPpm(options: ExtractPpmOptions): Promise<PpmSummary
         summary.candidatePairs += selection.candidates;
         summary.droppedByMargin += selection.droppedByMargin;
         summary.droppedByEditDistance += selection.droppedByEditDistance;
-        const finalPairs = options.finalAnswerPairs === true ? selectFinalAnswerPairs(tree, label) : [];
+        const finalPairs = options.finalAnswerPairs === "paper" ? selectFinalAnswerPairs(tree, label) : [];
         if (selection.kept.length > 0 || finalPairs.length > 0) summary.problemsWithPairs += 1;
         for (const pair of selection.kept) {
             await options.write(options.format === "trl" ? trlPpmRecord(pair) : officialPpmRecord(pair));

@@ -28,6 +28,7 @@ export {
     trlPpmRecord,
     trlFinalAnswerRecord,
     OFFICIAL_PPM_OPTIONS,
+    FINAL_ANSWER_PAIRS,
 } from "./extract-ppm.js";
-export type { PpmOptions, PpmPair, PpmSelection, FinalAnswerPair, LeafLabel, OfficialPpmRecord, TrlPpmRecord } from "./extract-ppm.js";
+export type { PpmOptions, PpmPair, PpmSelection, FinalAnswerPair, LeafLabel, OfficialPpmRecord, TrlPpmRecord, FinalAnswerPairs } from "./extract-ppm.js";
 export { editDistance } from "./extract-python.js";

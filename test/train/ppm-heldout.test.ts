@@ -84,7 +84,7 @@ describe.skipIf(python === null)("PPM held-out pairs: split by problem, kinds, i
             [code, answer, "code_vs_answer"],
             [print, printWrong, "final_answer"],
             [answer, answerWrong, "final_answer"],
-            // whole trajectories (rstar extract ppm --final-answer-pairs)
+            // whole trajectories (rstar extract ppm --final-pairs paper)
             [code + print + answer, code2 + printWrong + answerWrong, "final_answer"],
         ];
         const kinds = heldout<string[]>("kinds", { records: cases.map(([pos, neg]) => ({ prompt: officialPrompt("q"), pos, neg })) });

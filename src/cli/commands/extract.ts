@@ -3,12 +3,14 @@ import { createWriteStream, existsSync, mkdirSync, statSync, type WriteStream } 
 import { dirname, resolve } from "node:path";
 import {
     EXTRACT_FORMATS,
+    FINAL_ANSWER_PAIRS,
     OFFICIAL_PPM_OPTIONS,
     extractPpm,
     extractSft,
     type ExtractFormat,
     type ExtractIssue,
     type ExtractProgress,
+    type FinalAnswerPairs,
     type PpmLabelling,
     type PpmSummary,
     type SftSummary,
@@ -39,7 +41,7 @@ interface PpmFlags extends InputFlags {
     minMargin: number;
     minEditDistance: number;
     label: PpmLabelling;
-    finalAnswerPairs?: boolean;
+    finalPairs: FinalAnswerPairs;
 }
 
 /** Malformed records printed one by one before the rest are only counted. */
@@ -108,9 +110,10 @@ Examples:
                     .choices(["q", "grader"])
                     .default("q"),
             )
-            .option(
-                "--final-answer-pairs",
-                "also write the paper's final-answer pairs: per tree, the 2 correct whole trajectories with the highest mean Q vs the 2 wrong ones with the lowest (not in the official scripts)",
+            .addOption(
+                new Option("--final-pairs <rule>", 'pairs for the final-answer step: "official" (sibling pairs only, as extra_rm_file.py) or "paper" (also the 2 correct trajectories with the highest mean Q against the 2 wrong ones with the lowest, whole trajectories after the question prompt)')
+                    .choices([...FINAL_ANSWER_PAIRS])
+                    .default("official"),
             ),
     )
         .addHelpText(
@@ -265,14 +268,13 @@ async function ppmCommand(flags: PpmFlags): Promise<ExitCodeValue> {
             minMargin: flags.minMargin,
             minEditDistance: flags.minEditDistance,
             labelling: flags.label,
-            ...(flags.finalAnswerPairs === true ? { finalAnswerPairs: true } : {}),
+            finalAnswerPairs: flags.finalPairs,
             ...(grader === undefined ? {} : { grader }),
         }),
     );
     report(summary, flags, issuesPrinted, [
         `problems     ${summary.problems} (${summary.problemsWithPairs} with pairs)`,
-        `pairs        ${summary.pairs - summary.finalAnswerPairs} written of ${summary.candidatePairs} candidates (${summary.droppedByMargin} below margin ${flags.minMargin}, ${summary.droppedByEditDistance} below edit distance ${flags.minEditDistance})`,
-        ...(flags.finalAnswerPairs === true ? [`final        ${summary.finalAnswerPairs} final-answer pairs (whole trajectories) written too`] : []),
+        `pairs        ${summary.pairs - summary.finalAnswerPairs} written of ${summary.candidatePairs} candidates (${summary.droppedByMargin} below margin ${flags.minMargin}, ${summary.droppedByEditDistance} below edit distance ${flags.minEditDistance})${flags.finalPairs === "paper" ? `, plus ${summary.finalAnswerPairs} final-answer pairs (paper rule)` : ""}`,
         ...(summary.unlabeledTrees > 0 && flags.label === "q"
             ? [`warning      ${summary.unlabeledTrees} trees have answers but no terminal Q of exactly 1 or -1 (searched without ground-truth rewards?); try --label grader`]
             : []),

@@ -163,7 +163,7 @@ Example (held-out pairs from fresh problems, searched with the noisy teacher):
   rstar synth generate --out fresh --seed 4242 --train 200 --test 0 --ood 0
   rstar teacher serve --port 8090 &
   rstar search --dataset fresh/train.jsonl --policy-url http://127.0.0.1:8090/v1 --model rstar-synth-teacher --preset bootstrap --out fresh-run
-  rstar extract ppm --run fresh-run --out fresh-pairs.jsonl --min-edit-distance 5 --final-answer-pairs
+  rstar extract ppm --run fresh-run --out fresh-pairs.jsonl --min-edit-distance 5 --final-pairs paper
   rstar train eval-ppm --ppm models/ppm --pairs fresh-pairs.jsonl
 
 Exit codes: 0 ok; 1 scored, but some input lines were malformed (skipped); 2 bad usage or input;

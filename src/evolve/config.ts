@@ -1,0 +1,303 @@
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { InputError, RstarError } from "../errors/index.js";
+import { isPlainObject, parseJson } from "../util/index.js";
+
+/**
+ * The self-evolution config (`rstar evolve --config FILE`). Every setting has a default from the paper or the official
+ * configs (the source is in each field's comment and in docs/evolve.md); a config file only names what it changes.
+ * Files and folders in it resolve against the config file's folder.
+ */
+
+/** Placeholders a command template may use (filled in per stage; see docs/evolve.md). */
+export const PLACEHOLDERS = ["round", "seed", "dir", "data", "pairs", "out", "init", "base", "policy", "ppm", "port", "test"] as const;
+export type Placeholder = (typeof PLACEHOLDERS)[number];
+
+const template = z.string().min(1).superRefine((text, ctx) => {
+    for (const match of text.matchAll(/\{([A-Za-z_]+)\}/g)) {
+        const name = match[1] as string;
+        if (!(PLACEHOLDERS as readonly string[]).includes(name)) ctx.addIssue({ code: "custom", message: `unknown placeholder {${name}}; known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(" ")}` });
+    }
+});
+
+/** A model behind an OpenAI-compatible server: one already running (url), or one a command starts per stage. */
+const endpointSchema = z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("url"), url: z.string().url(), model: z.string().min(1) }),
+    z.strictObject({
+        kind: z.literal("command"),
+        /** Starts the server; {policy} (or {ppm}) is the checkpoint to serve, {port} a free port picked here. */
+        command: template,
+        /** The base URL once it listens, e.g. http://127.0.0.1:{port}/v1. */
+        url: template,
+        model: z.string().min(1),
+        /** How long the server may take to answer GET {url}/models. */
+        readyTimeoutS: z.number().positive().default(600),
+    }),
+    /** The noisy teacher of the synthetic domain (`rstar teacher serve`). */
+    z.strictObject({ kind: z.literal("teacher"), errorScale: z.number().nonnegative().optional() }),
+    /** A policy trained here, served by `rstar serve` (llama.cpp, in-process). */
+    z.strictObject({ kind: z.literal("embedded"), threads: z.number().int().positive().optional(), sequences: z.number().int().positive().optional() }),
+]);
+export type Endpoint = z.infer<typeof endpointSchema>;
+
+/** How a trained PPM scores steps during search and evaluation. */
+const rewardSchema = z.discriminatedUnion("kind", [
+    /** The PPM directory, run by llama.cpp in the search process (`--ppm DIR`). */
+    z.strictObject({ kind: z.literal("embedded") }),
+    /** A PPM backbone on a vLLM pooling server (`--reward-url`), its value head applied here. {ppm} = the checkpoint. */
+    z.strictObject({ kind: z.literal("url"), url: z.string().url(), model: z.string().min(1), valueHead: template }),
+    z.strictObject({ kind: z.literal("command"), command: template, url: template, model: z.string().min(1), valueHead: template, readyTimeoutS: z.number().positive().default(600) }),
+]);
+export type RewardEndpoint = z.infer<typeof rewardSchema>;
+
+/** A training stage: the project's own trainer (`rstar train sft|ppm` with extra flags) or the user's command. */
+const trainerSchema = z.discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("rstar"), args: z.array(z.string()).default([]) }),
+    z.strictObject({ kind: z.literal("command"), command: template }),
+]);
+export type Trainer = z.infer<typeof trainerSchema>;
+
+const roundSchema = z.strictObject({
+    /** Round 1: the bootstrap policy; later rounds: how the previous round's policy is served. */
+    policy: endpointSchema,
+    search: z.strictObject({
+        /** A search preset (rstar search --list-presets). */
+        preset: z.string().min(1),
+        rollouts: z.number().int().positive(),
+        /** "terminal": ground-truth terminal reward only; "ppm": the previous round's PPM scores new steps too. */
+        guidance: z.enum(["terminal", "ppm"]),
+        /** Extra `rstar search` flags, e.g. ["--candidates", "4"]. */
+        args: z.array(z.string()).default([]),
+        concurrency: z.number().int().positive(),
+        /** Searches again, with these rollouts each, the problems still without a correct trajectory. */
+        unsolvedRollouts: z.array(z.number().int().positive()).default([]),
+    }),
+    problems: z.strictObject({
+        /** all: every train problem; window: the next `count` problems after the earlier rounds'; random: `count` at random; unsolved: problems no earlier round solved. */
+        sample: z.enum(["all", "window", "random", "unsolved"]),
+        count: z.number().int().positive().nullable(),
+    }),
+    sft: z.strictObject({
+        /** Top trajectories per problem by mean Q (paper: 2). */
+        perProblem: z.number().int().positive(),
+        format: z.enum(["official", "trl"]),
+        /** The checkpoint SFT starts from: the base model, or the previous round's policy. */
+        init: z.enum(["base", "previous"]),
+        trainer: trainerSchema,
+    }),
+    ppm: z.strictObject({
+        format: z.enum(["official", "trl"]),
+        minMargin: z.number(),
+        minEditDistance: z.number().int().nonnegative(),
+        finalPairs: z.enum(["official", "paper"]),
+        label: z.enum(["q", "grader"]),
+        /** The PPM backbone: this round's policy (official issue #29) or the previous round's PPM. */
+        init: z.enum(["policy", "previous"]),
+        trainer: trainerSchema,
+    }),
+});
+export type RoundConfig = z.infer<typeof roundSchema>;
+
+const evalSchema = z.strictObject({
+    /** rstar eval methods after each round: greedy, maj@K, bon@K, mcts, beam. */
+    methods: z.array(z.string().regex(/^(greedy|beam|mcts|(maj|bon)@[1-9][0-9]*)$/, "a method is greedy, beam, mcts, maj@K or bon@K")),
+    splits: z.array(z.enum(["test", "ood"])),
+    limit: z.number().int().positive().nullable(),
+    concurrency: z.number().int().positive(),
+    /** Extra `rstar eval` flags for every method, then per method (e.g. {"mcts": ["--rollouts", "8"]}). */
+    args: z.array(z.string()).default([]),
+    methodArgs: z.record(z.string(), z.array(z.string())).default({}),
+});
+
+const dataSchema = z.union([
+    z.strictObject({ train: z.string().min(1), test: z.string().min(1).optional(), ood: z.string().min(1).optional() }),
+    z.strictObject({
+        synth: z.strictObject({
+            train: z.number().int().positive(),
+            test: z.number().int().positive(),
+            ood: z.number().int().positive(),
+            difficulty: z.number().int().min(1).max(5).default(3),
+            steps: z.string().regex(/^\d+-\d+$/).optional(),
+            oodSteps: z.string().regex(/^\d+-\d+$/).optional(),
+        }),
+    }),
+]);
+
+export const configSchema = z.strictObject({
+    seed: z.number().int().nonnegative(),
+    data: dataSchema,
+    /** The base model SFT starts from when a round's sft.init is "base" (a checkpoint path, or null: train from scratch). */
+    basePolicy: z.string().min(1).nullable(),
+    /** How this round's trained policy and PPM are served for evaluation (and for the next round's search). */
+    serve: z.strictObject({ policy: endpointSchema, reward: rewardSchema }),
+    rounds: z.array(roundSchema).min(1).max(8),
+    eval: evalSchema,
+});
+export type EvolveConfig = z.infer<typeof configSchema>;
+
+/** The paper's four rounds with the official settings (docs/evolve.md cites each). Real scale: the user's servers. */
+function paperRound(round: number): RoundConfig {
+    return {
+        // Round 1: a strong bootstrap model (the paper: DeepSeek-Coder-V2-Instruct 236B); later rounds: the previous policy.
+        policy: round === 1 ? { kind: "url", url: "http://127.0.0.1:8000/v1", model: "bootstrap" } : { kind: "embedded" },
+        search: {
+            // Paper §3.4: round 1 terminal-guided MCTS with 8 rollouts (preset bootstrap: few-shot prompt); round 2
+            // terminal-guided with 16 rollouts; rounds 3-4 PPM-augmented MCTS (official config/sample_mcts.yaml with
+            // need_value_func); round 4 adds 64 then 128 rollouts for problems still unsolved.
+            preset: round === 1 ? "bootstrap" : "sample",
+            rollouts: round === 1 ? 8 : 16,
+            guidance: round <= 2 ? "terminal" : "ppm",
+            args: [],
+            concurrency: 8,
+            unsolvedRollouts: round === 4 ? [64, 128] : [],
+        },
+        problems: { sample: "all", count: null },
+        // Paper §3.4 / official train/sample_sft_data.py --n 2: top-2 trajectories by average Q.
+        sft: { perProblem: 2, format: "official", init: "base", trainer: { kind: "rstar", args: [] } },
+        // Official sample_rm_data.py thresholds (margin 0.5, edit distance 20); final-answer pairs as the paper (§3.3);
+        // the PPM is re-initialised from this round's policy (official repo, issue #29).
+        ppm: { format: "official", minMargin: 0.5, minEditDistance: 20, finalPairs: "paper", label: "q", init: "policy", trainer: { kind: "rstar", args: [] } },
+    };
+}
+
+export function paperDefaults(): EvolveConfig {
+    return {
+        seed: 0,
+        data: { train: "train.jsonl", test: "test.jsonl" },
+        basePolicy: null,
+        serve: { policy: { kind: "embedded" }, reward: { kind: "embedded" } },
+        rounds: [1, 2, 3, 4].map(paperRound),
+        eval: { methods: ["greedy", "maj@8", "mcts"], splits: ["test", "ood"], limit: 200, concurrency: 4, args: [], methodArgs: {} },
+    };
+}
+
+/**
+ * `--preset synthetic`: the offline miniature on the synthetic domain. Round 1 bootstraps with the noisy teacher;
+ * the policy is trained from scratch (there is no pretrained base) and later rounds continue from the previous
+ * round's checkpoint (the issue allows it); rounds take disjoint windows of the train split. A starting point for the
+ * two-hour miniature, not a tuned recipe (see docs/evolve.md).
+ */
+export function syntheticPreset(): EvolveConfig {
+    const base = paperDefaults();
+    return {
+        ...base,
+        seed: 1,
+        data: { synth: { train: 3200, test: 200, ood: 200, difficulty: 3 } },
+        rounds: base.rounds.map((round, i) => ({
+            ...round,
+            policy: i === 0 ? { kind: "teacher" } : { kind: "embedded", threads: 1 },
+            // The tiny policy writes one step per request in a 1,024-token context: 256 tokens a step (the teacher of
+            // round 1 needs no cap).
+            search: { ...round.search, concurrency: 8, unsolvedRollouts: i === 3 ? [32] : [], args: i === 0 ? [] : ["--max-tokens", "256"] },
+            problems: { sample: "window", count: 800 },
+            sft: { ...round.sft, init: i === 0 ? "base" : "previous", trainer: { kind: "rstar", args: ["--preset", "tiny", "--epochs", "3", "--threads", "1"] } },
+            // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh.
+            ppm: { ...round.ppm, minEditDistance: 5, trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] } },
+        })),
+        // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
+        // MCTS with 8 rollouts x 4 candidates.
+        eval: {
+            methods: ["greedy", "maj@8", "mcts"],
+            splits: ["test", "ood"],
+            limit: 200,
+            concurrency: 4,
+            args: ["--max-tokens", "256", "--stop", "<end_of_step>", "<end_of_code>", "<end_of_answer>"],
+            methodArgs: { greedy: ["--max-depth", "16"], mcts: ["--rollouts", "8", "--candidates", "4"] },
+        },
+    };
+}
+
+export const CONFIG_PRESETS: Readonly<Record<string, () => EvolveConfig>> = { paper: paperDefaults, synthetic: syntheticPreset };
+
+/**
+ * Merges a config file over a preset: objects merge key by key, arrays and scalars replace. `rounds` merges per round
+ * over the preset's rounds (a file may also give `roundDefaults`, merged into every round first).
+ */
+export function mergeConfig(base: EvolveConfig, overlay: Record<string, unknown>): unknown {
+    const { roundDefaults, rounds, ...rest } = overlay;
+    const merged = deepMerge(base, rest) as Record<string, unknown>;
+    let baseRounds = base.rounds as unknown[];
+    if (Array.isArray(rounds) && rounds.length < baseRounds.length) baseRounds = baseRounds.slice(0, rounds.length);
+    let roundList = baseRounds.map((round) => (isPlainObject(roundDefaults) ? deepMerge(round, roundDefaults) : round));
+    if (rounds !== undefined) {
+        if (!Array.isArray(rounds)) return { ...merged, rounds };
+        roundList = rounds.map((round, i) => (i < roundList.length ? deepMerge(roundList[i], round) : isPlainObject(roundDefaults) ? deepMerge(roundDefaults, round) : round));
+    }
+    merged["rounds"] = roundList;
+    return merged;
+}
+
+function deepMerge(base: unknown, overlay: unknown): unknown {
+    if (!isPlainObject(base) || !isPlainObject(overlay)) return overlay === undefined ? base : overlay;
+    // A different kind of endpoint or trainer replaces the whole object (its fields do not mix).
+    if (typeof overlay["kind"] === "string" && overlay["kind"] !== base["kind"]) return overlay;
+    const out: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(overlay)) out[key] = deepMerge(base[key], value);
+    return out;
+}
+
+export interface LoadedConfig {
+    config: EvolveConfig;
+    /** The folder paths in the config resolve against. */
+    baseDir: string;
+    source: string;
+}
+
+/** Reads and validates a config: the preset (default "paper"), then the file merged over it. */
+export function loadEvolveConfig(options: { file?: string; preset?: string; cwd?: string }): LoadedConfig {
+    const presetName = options.preset ?? "paper";
+    const preset = CONFIG_PRESETS[presetName];
+    if (preset === undefined) throw new RstarError("INVALID_ARGUMENT", `unknown preset "${presetName}"; choose one of ${Object.keys(CONFIG_PRESETS).join(", ")}`);
+    const cwd = options.cwd ?? process.cwd();
+    let raw: unknown = preset();
+    let baseDir = cwd;
+    if (options.file !== undefined) {
+        let text: string;
+        try {
+            text = readFileSync(options.file, "utf8");
+        } catch (error) {
+            throw new RstarError("FILE_NOT_FOUND", `cannot read config file ${options.file}: ${(error as Error).message}`);
+        }
+        const parsed = parseJson(text);
+        if (!parsed.ok) throw new InputError(parsed.error, { file: options.file });
+        if (!isPlainObject(parsed.value)) throw new InputError("the config must be a JSON object", { file: options.file });
+        raw = mergeConfig(preset(), parsed.value);
+        baseDir = dirname(resolve(cwd, options.file));
+    }
+    const checked = configSchema.safeParse(raw);
+    if (!checked.success) {
+        const issue = checked.error.issues[0];
+        const field = issue?.path.join(".") || undefined;
+        throw new InputError(issue?.message ?? "invalid config", { file: options.file ?? `preset ${presetName}`, ...(field ? { field } : {}) });
+    }
+    const config = checked.data;
+    for (const [i, round] of config.rounds.entries()) {
+        if (i === 0 && round.policy.kind === "embedded") throw new InputError('round 1 has no earlier policy to serve: use kind "url", "command" or "teacher"', { file: options.file ?? presetName, field: "rounds.0.policy.kind" });
+        if (i === 0 && round.search.guidance === "ppm") throw new InputError('round 1 has no earlier PPM: guidance must be "terminal"', { file: options.file ?? presetName, field: "rounds.0.search.guidance" });
+        if (i === 0 && round.problems.sample === "unsolved") throw new InputError('round 1 has no earlier rounds: sample "unsolved" needs one', { file: options.file ?? presetName, field: "rounds.0.problems.sample" });
+        for (const kind of ["sft", "ppm"] as const) {
+            if (round[kind].trainer.kind === "rstar" && round[kind].format !== "official") {
+                throw new InputError(`rstar train ${kind} reads the official format; use format "official" or a command trainer`, { file: options.file ?? presetName, field: `rounds.${i}.${kind}.format` });
+            }
+        }
+        if (round.sft.init === "base" && config.basePolicy === null && round.sft.trainer.kind === "command") {
+            throw new InputError('sft.init "base" with a command trainer needs basePolicy (the checkpoint {init} stands for)', { file: options.file ?? presetName, field: `rounds.${i}.sft.init` });
+        }
+    }
+    return { config, baseDir, source: options.file ?? `preset ${presetName}` };
+}
+
+/** A path from the config, resolved against its folder. */
+export function configPath(loaded: LoadedConfig, path: string): string {
+    return isAbsolute(path) ? path : resolve(loaded.baseDir, path);
+}
+
+/** Fills `{name}` placeholders; every placeholder used must have a value here. */
+export function fillTemplate(text: string, values: Partial<Record<Placeholder, string>>, where: string): string {
+    return text.replace(/\{([A-Za-z_]+)\}/g, (_, name: string) => {
+        const value = values[name as Placeholder];
+        if (value === undefined) throw new RstarError("CONFIG_INVALID", `${where}: placeholder {${name}} has no value in this stage (it has: ${Object.keys(values).map((k) => `{${k}}`).join(" ")})`);
+        return value;
+    });
+}

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { DatasetProblem } from "../data/index.js";
+import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
+import { sampleProblems } from "./sample.js";
+
+const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function configFile(value: unknown): string {
+    const path = join(dir, `c${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify(value));
+    return path;
+}
+
+describe("evolve config", () => {
+    it("the presets are valid and carry the paper's per-round settings", () => {
+        const paper = configSchema.parse(paperDefaults());
+        expect(paper.rounds.map((r) => [r.search.preset, r.search.rollouts, r.search.guidance, r.search.unsolvedRollouts])).toEqual([
+            ["bootstrap", 8, "terminal", []],
+            ["sample", 16, "terminal", []],
+            ["sample", 16, "ppm", []],
+            ["sample", 16, "ppm", [64, 128]],
+        ]);
+        expect(paper.rounds.every((r) => r.sft.perProblem === 2 && r.ppm.init === "policy" && r.ppm.minMargin === 0.5 && r.ppm.minEditDistance === 20)).toBe(true);
+        const synthetic = configSchema.parse(syntheticPreset());
+        expect(synthetic.rounds[0]?.policy).toEqual({ kind: "teacher" });
+        expect(synthetic.rounds.map((r) => r.sft.init)).toEqual(["base", "previous", "previous", "previous"]);
+    });
+
+    it("merges a file over the preset: objects key by key, arrays replace, roundDefaults into every round, a new kind replaces", () => {
+        const merged = configSchema.parse(
+            mergeConfig(paperDefaults(), {
+                seed: 7,
+                roundDefaults: { search: { concurrency: 32 }, sft: { trainer: { kind: "command", command: "train {data} {out}" } } },
+                rounds: [{ search: { args: ["--candidates", "4"] } }, {}],
+                eval: { methods: ["greedy"] },
+            }),
+        );
+        expect(merged.seed).toBe(7);
+        expect(merged.rounds).toHaveLength(2);
+        expect(merged.rounds.map((r) => r.search.concurrency)).toEqual([32, 32]);
+        expect(merged.rounds[0]?.search).toMatchObject({ preset: "bootstrap", rollouts: 8, args: ["--candidates", "4"] });
+        expect(merged.rounds[1]?.sft.trainer).toEqual({ kind: "command", command: "train {data} {out}" });
+        expect(merged.eval).toMatchObject({ methods: ["greedy"], splits: ["test", "ood"], limit: 200 });
+    });
+
+    it("names the file and field of a bad setting", () => {
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{ policy: { kind: "embedded" } }] }) })).toThrow(/field "rounds\.0\.policy\.kind": round 1 has no earlier policy/);
+        expect(() => loadEvolveConfig({ file: configFile({ roundDefaults: { sft: { format: "trl" } } }) })).toThrow(/field "rounds\.0\.sft\.format": rstar train sft reads the official format/);
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{ search: { rollouts: 0 } }] }) })).toThrow(/field "rounds\.0\.search\.rollouts"/);
+        expect(() => loadEvolveConfig({ file: configFile({ eval: { methods: ["maj8"] } }) })).toThrow(/field "eval\.methods\.0": a method is greedy/);
+        expect(() => loadEvolveConfig({ preset: "nope" })).toThrow(/unknown preset "nope"/);
+    });
+
+    it("fills templates and refuses a placeholder a stage does not have", () => {
+        expect(fillTemplate("a {data} b {out}", { data: "x.jsonl", out: "o" }, "t")).toBe("a x.jsonl b o");
+        expect(() => fillTemplate("{init}", { data: "x" }, "rounds.0.sft.trainer")).toThrow(/rounds\.0\.sft\.trainer: placeholder \{init\} has no value/);
+    });
+});
+
+describe("problem sampling per round", () => {
+    const train: DatasetProblem[] = Array.from({ length: 10 }, (_, i) => ({ position: i, line: i + 1, question: `q${i}`, answer: String(i), record: { question: `q${i}` } }));
+    const config = (sample: "all" | "window" | "random" | "unsolved", count: number | null) => {
+        const c = paperDefaults();
+        for (const round of c.rounds) round.problems = { sample, count };
+        return c;
+    };
+    const questions = (list: DatasetProblem[]) => list.map((p) => p.question);
+
+    it("window: disjoint slices round after round, wrapping past the end", () => {
+        expect(questions(sampleProblems(config("window", 4), 1, train, new Set(), new Set()))).toEqual(["q0", "q1", "q2", "q3"]);
+        expect(questions(sampleProblems(config("window", 4), 2, train, new Set(), new Set()))).toEqual(["q4", "q5", "q6", "q7"]);
+        expect(questions(sampleProblems(config("window", 4), 3, train, new Set(), new Set()))).toEqual(["q8", "q9", "q0", "q1"]);
+    });
+
+    it("random: seeded per round, in file order; all: the first count; unsolved: searched earlier and never solved", () => {
+        const a = sampleProblems(config("random", 4), 2, train, new Set(), new Set());
+        expect(questions(a)).toEqual(questions(sampleProblems(config("random", 4), 2, train, new Set(), new Set())));
+        expect(questions(a)).not.toEqual(questions(sampleProblems(config("random", 4), 3, train, new Set(), new Set())));
+        expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
+        expect(questions(sampleProblems(config("all", null), 1, train, new Set(), new Set()))).toHaveLength(10);
+        expect(questions(sampleProblems(config("unsolved", 2), 2, train, new Set(["q1"]), new Set(["q1", "q2", "q5", "q7"])))).toEqual(["q2", "q5"]);
+    });
+});

@@ -1,0 +1,11 @@
+/** Self-evolution: the paper's rounds of search, extraction and training as durable, resumable stages (docs/evolve.md). */
+export { loadEvolveConfig, paperDefaults, syntheticPreset, mergeConfig, configSchema, CONFIG_PRESETS, PLACEHOLDERS } from "./config.js";
+export type { EvolveConfig, LoadedConfig, RoundConfig, Endpoint, RewardEndpoint, Trainer } from "./config.js";
+export { runEvolve, evolveConfigPath } from "./run-evolve.js";
+export type { EvolveOptions, EvolveEvent, EvolveResult } from "./run-evolve.js";
+export { dryRun } from "./dry-run.js";
+export type { DryRunResult, PlannedStage, DryRunCheck } from "./dry-run.js";
+export { ROUND_REPORT_FORMAT, EVOLVE_REPORT_FORMAT } from "./report.js";
+export type { RoundReport } from "./report.js";
+export { STATE_FORMAT, readState } from "./state.js";
+export type { RoundState, StageState } from "./state.js";

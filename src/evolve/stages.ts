@@ -1,0 +1,230 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { RstarError } from "../errors/index.js";
+import { configPath, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
+import { shellQuote, type StageCommand } from "./process.js";
+
+/**
+ * The stages of a self-evolution run and the command each one runs. Pure: nothing here touches processes; the
+ * orchestrator (run-evolve.ts) and the dry run both build their commands from these functions.
+ */
+
+export interface EvolvePaths {
+    dir: string;
+    data: { train: string; test: string | null; ood: string | null };
+    round(n: number): RoundPaths;
+}
+
+export interface RoundPaths {
+    dir: string;
+    state: string;
+    report: string;
+    problems: string;
+    search: string;
+    /** Problems and run directory of the k-th extra pass over unsolved problems (k from 1). */
+    moreProblems(k: number): string;
+    more(k: number): string;
+    sft: string;
+    pairs: string;
+    policy: string;
+    ppm: string;
+    eval(split: string, method: string): string;
+}
+
+export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
+    const data = loaded.config.data;
+    const dataPaths =
+        "synth" in data
+            ? { train: join(dir, "data", "train.jsonl"), test: join(dir, "data", "test.jsonl"), ood: join(dir, "data", "ood.jsonl") }
+            : { train: configPath(loaded, data.train), test: data.test === undefined ? null : configPath(loaded, data.test), ood: data.ood === undefined ? null : configPath(loaded, data.ood) };
+    return {
+        dir,
+        data: dataPaths,
+        round(n) {
+            const r = join(dir, `round-${n}`);
+            return {
+                dir: r,
+                state: join(r, "state.json"),
+                report: join(r, "report.json"),
+                problems: join(r, "problems.jsonl"),
+                search: join(r, "search"),
+                moreProblems: (k) => join(r, `problems-unsolved-${k}.jsonl`),
+                more: (k) => join(r, `search-unsolved-${k}`),
+                sft: join(r, "sft.jsonl"),
+                pairs: join(r, "pairs.jsonl"),
+                policy: join(r, "policy"),
+                ppm: join(r, "ppm"),
+                eval: (split, method) => join(r, "eval", `${split}-${method.replace("@", "-at-")}`),
+            };
+        },
+    };
+}
+
+export type StageKind = "data" | "sample" | "search" | "search-unsolved" | "extract-sft" | "extract-ppm" | "train-sft" | "train-ppm" | "eval" | "report";
+
+export interface StagePlan {
+    name: string;
+    kind: StageKind;
+    /** For search-unsolved: which pass (1-based); for eval: split and method. */
+    pass?: number;
+    rollouts?: number;
+    split?: string;
+    method?: string;
+}
+
+/** Stages of one round, in order. */
+export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths): StagePlan[] {
+    const round = config.rounds[n - 1] as RoundConfig;
+    const stages: StagePlan[] = [{ name: "sample", kind: "sample" }, { name: "search", kind: "search", rollouts: round.search.rollouts }];
+    round.search.unsolvedRollouts.forEach((rollouts, i) => stages.push({ name: `search-unsolved-${i + 1}`, kind: "search-unsolved", pass: i + 1, rollouts }));
+    stages.push({ name: "extract-sft", kind: "extract-sft" }, { name: "extract-ppm", kind: "extract-ppm" }, { name: "train-sft", kind: "train-sft" }, { name: "train-ppm", kind: "train-ppm" });
+    for (const split of config.eval.splits) {
+        if (paths.data[split] === null) continue;
+        for (const method of config.eval.methods) stages.push({ name: `eval-${split}-${method}`, kind: "eval", split, method });
+    }
+    stages.push({ name: "report", kind: "report" });
+    return stages;
+}
+
+/** A server a stage needs: how to start it (null: already running at `url`), where it answers, the model name. */
+export interface ServerSpec {
+    role: "policy" | "reward";
+    start: { command: StageCommand; readyTimeoutMs: number } | null;
+    /** May contain {port} until a port is picked. */
+    url: string;
+    model: string;
+    /** Reward servers: the value head file (PPM backbone on a pooling server). */
+    valueHead?: string;
+}
+
+export const EMBEDDED_POLICY_MODEL = "policy";
+const TEACHER_MODEL = "rstar-synth-teacher";
+
+/** The policy server for an endpoint serving `checkpoint` (a trained policy directory; null for round 1). */
+export function policyServer(endpoint: Endpoint, checkpoint: string | null, values: Partial<Record<Placeholder, string>>, where: string): ServerSpec {
+    switch (endpoint.kind) {
+        case "url":
+            return { role: "policy", start: null, url: endpoint.url, model: endpoint.model };
+        case "teacher":
+            return {
+                role: "policy",
+                start: { command: { kind: "rstar", args: ["teacher", "serve", "--port", "{port}", ...(endpoint.errorScale === undefined ? [] : ["--error-scale", String(endpoint.errorScale)])] }, readyTimeoutMs: 60_000 },
+                url: "http://127.0.0.1:{port}/v1",
+                model: TEACHER_MODEL,
+            };
+        case "embedded": {
+            if (checkpoint === null) throw new RstarError("CONFIG_INVALID", `${where}: an embedded policy needs a trained checkpoint`);
+            const args = ["serve", "--policy", join(checkpoint, "model.gguf"), "--port", "{port}", "--model-name", EMBEDDED_POLICY_MODEL];
+            if (endpoint.threads !== undefined) args.push("--threads", String(endpoint.threads));
+            if (endpoint.sequences !== undefined) args.push("--sequences", String(endpoint.sequences));
+            return { role: "policy", start: { command: { kind: "rstar", args }, readyTimeoutMs: 120_000 }, url: "http://127.0.0.1:{port}/v1", model: EMBEDDED_POLICY_MODEL };
+        }
+        case "command": {
+            const filled = { ...values, ...(checkpoint === null ? {} : { policy: shellQuote(checkpoint) }), port: "{port}" };
+            return {
+                role: "policy",
+                start: { command: { kind: "shell", command: fillTemplate(endpoint.command, filled, `${where}.command`) }, readyTimeoutMs: endpoint.readyTimeoutS * 1000 },
+                url: fillTemplate(endpoint.url, { ...filled, ...(checkpoint === null ? {} : { policy: checkpoint }) }, `${where}.url`),
+                model: endpoint.model,
+            };
+        }
+    }
+}
+
+/** The reward model for a PPM checkpoint: flags for `rstar search`/`rstar eval`, and a server when one is started. */
+export function rewardFlags(endpoint: RewardEndpoint, ppm: string, values: Partial<Record<Placeholder, string>>, where: string): { server: ServerSpec | null; flags: (url: string) => string[] } {
+    switch (endpoint.kind) {
+        case "embedded":
+            return { server: null, flags: () => ["--ppm", ppm] };
+        case "url": {
+            const head = fillTemplate(endpoint.valueHead, { ...values, ppm }, `${where}.valueHead`);
+            return { server: null, flags: () => ["--reward-url", endpoint.url, "--reward-model", endpoint.model, "--value-head", head] };
+        }
+        case "command": {
+            const filled = { ...values, ppm: shellQuote(ppm), port: "{port}" };
+            const head = fillTemplate(endpoint.valueHead, { ...values, ppm }, `${where}.valueHead`);
+            const server: ServerSpec = {
+                role: "reward",
+                start: { command: { kind: "shell", command: fillTemplate(endpoint.command, filled, `${where}.command`) }, readyTimeoutMs: endpoint.readyTimeoutS * 1000 },
+                url: fillTemplate(endpoint.url, { ...values, ppm, port: "{port}" }, `${where}.url`),
+                model: endpoint.model,
+                valueHead: head,
+            };
+            return { server, flags: (url) => ["--reward-url", url, "--reward-model", endpoint.model, "--value-head", head] };
+        }
+    }
+}
+
+/** Methods of `rstar eval` that score with the reward model. */
+export function methodNeedsReward(method: string): boolean {
+    return method === "mcts" || method === "beam" || method.startsWith("bon@");
+}
+
+export function searchSeed(config: EvolveConfig, n: number, pass: number): number {
+    return config.seed * 1000 + n * 10 + pass;
+}
+
+export function searchArgs(config: EvolveConfig, n: number, pass: number, problems: string, out: string, rollouts: number, policy: { url: string; model: string }, reward: string[] | null, resume: boolean): string[] {
+    const round = config.rounds[n - 1] as RoundConfig;
+    const args = ["search", "--dataset", problems, "--out", out, "--preset", round.search.preset, "--rollouts", String(rollouts), "--seed", String(searchSeed(config, n, pass))];
+    args.push("--concurrency", String(round.search.concurrency), "--policy-url", policy.url, "--model", policy.model);
+    if (round.search.guidance === "terminal") args.push("--terminal-reward", "ground-truth", "--no-leaf-value");
+    else args.push("--terminal-reward", "ground-truth", "--leaf-value", ...(reward ?? []));
+    args.push(...round.search.args, "--json");
+    if (resume) args.push("--resume");
+    return args;
+}
+
+export function extractArgs(config: EvolveConfig, n: number, kind: "sft" | "ppm", trees: string[], out: string): string[] {
+    const round = config.rounds[n - 1] as RoundConfig;
+    if (kind === "sft") return ["extract", "sft", "--trees", ...trees, "--out", out, "--per-problem", String(round.sft.perProblem), "--format", round.sft.format, "--json", "--quiet"];
+    const ppm = round.ppm;
+    return ["extract", "ppm", "--trees", ...trees, "--out", out, "--format", ppm.format, "--min-margin", String(ppm.minMargin), "--min-edit-distance", String(ppm.minEditDistance), "--label", ppm.label, "--final-pairs", ppm.finalPairs, "--json", "--quiet"];
+}
+
+/** The SFT stage's command: `rstar train sft` or the user's template with {data} {out} {init} … filled in. */
+export function trainSftCommand(trainer: Trainer, values: { round: number; seed: number; dir: string; data: string; out: string; init: string | null; test: string | null }, where: string): StageCommand {
+    if (trainer.kind === "rstar") {
+        const args = ["train", "sft", "--data", values.data, "--out", values.out, "--seed", String(values.seed)];
+        if (values.init !== null) args.push("--init", values.init);
+        return { kind: "rstar", args: [...args, ...trainer.args, "--json"] };
+    }
+    return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, data: values.data, out: values.out, init: values.init ?? "", ...(values.test === null ? {} : { test: values.test }) }), where) };
+}
+
+export function trainPpmCommand(trainer: Trainer, values: { round: number; seed: number; dir: string; pairs: string; out: string; base: string; test: string | null }, where: string): StageCommand {
+    if (trainer.kind === "rstar") return { kind: "rstar", args: ["train", "ppm", "--pairs", values.pairs, "--base", values.base, "--out", values.out, "--seed", String(values.seed), ...trainer.args, "--json"] };
+    return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, pairs: values.pairs, out: values.out, base: values.base, ...(values.test === null ? {} : { test: values.test }) }), where) };
+}
+
+function quoted(values: Partial<Record<Placeholder, string>>): Partial<Record<Placeholder, string>> {
+    return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value === "" ? "''" : shellQuote(value as string)]));
+}
+
+export function evalArgs(config: EvolveConfig, dataset: string, method: string, out: string, policy: { url: string; model: string }, reward: string[] | null, resume: boolean): string[] {
+    const args = ["eval", "--dataset", dataset, "--method", method, "--out", out, "--concurrency", String(config.eval.concurrency), "--policy-url", policy.url, "--model", policy.model];
+    if (config.eval.limit !== null) args.push("--limit", String(config.eval.limit));
+    if (reward !== null) args.push(...reward);
+    args.push(...config.eval.args, ...(config.eval.methodArgs[method] ?? []), "--json");
+    if (resume) args.push("--resume");
+    return args;
+}
+
+export function synthArgs(config: EvolveConfig, out: string): string[] | null {
+    if (!("synth" in config.data)) return null;
+    const s = config.data.synth;
+    const args = ["synth", "generate", "--out", out, "--seed", String(config.seed), "--train", String(s.train), "--test", String(s.test), "--ood", String(s.ood), "--difficulty", String(s.difficulty), "--format", "jsonl"];
+    if (s.steps !== undefined) args.push("--steps", s.steps);
+    if (s.oodSteps !== undefined) args.push("--ood-steps", s.oodSteps);
+    return args;
+}
+
+/** Lines of a JSONL file that hold something (0 when the file is missing). */
+export function countLines(path: string): number {
+    if (!existsSync(path)) return 0;
+    return readFileSync(path, "utf8").split("\n").filter((line) => line.trim() !== "").length;
+}
+
+export function rel(dir: string, path: string): string {
+    return relative(dir, path) || ".";
+}

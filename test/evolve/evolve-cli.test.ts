@@ -1,0 +1,223 @@
+import Database from "better-sqlite3";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * `rstar evolve --preset synthetic` in miniature (two rounds, a few problems, a few optimizer steps): the noisy
+ * teacher bootstraps round 1 (search → SFT data and pairs → policy → PPM → greedy eval), round 2 searches with the
+ * round-1 policy served by `rstar serve` and guided by the round-1 PPM. One run is killed with SIGKILL three times
+ * (the search child, the SFT trainer child, then the orchestrator itself during PPM training) and resumed each time;
+ * its artifacts must equal an uninterrupted run's.
+ * Real processes throughout: the CLI, the teacher server, llama.cpp, the Python sandbox and PyTorch.
+ */
+
+const root = join(import.meta.dirname, "..", "..");
+const bin = join(root, "bin", "rstar.js");
+const work = mkdtempSync(join(tmpdir(), "rstar-evolve-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const miniature = {
+    seed: 3,
+    data: { synth: { train: 12, test: 3, ood: 3, difficulty: 1, steps: "2-2", oodSteps: "3-3" } },
+    serve: { policy: { kind: "embedded", threads: 1 }, reward: { kind: "embedded" } },
+    roundDefaults: {
+        problems: { sample: "window", count: 6 },
+        sft: { trainer: { kind: "rstar", args: ["--preset", "test", "--max-steps", "6", "--threads", "1", "--merges", "64", "--quiet"] } },
+        ppm: { minEditDistance: 0, trainer: { kind: "rstar", args: ["--max-steps", "4", "--threads", "1", "--quiet"] } },
+    },
+    rounds: [
+        { policy: { kind: "teacher", errorScale: 4 }, search: { rollouts: 6, concurrency: 1, args: ["--candidates", "2", "--sandbox-workers", "1"] } },
+        { search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 2, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
+    ],
+    eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] } },
+};
+const configFile = join(work, "mini.json");
+writeFileSync(configFile, JSON.stringify(miniature));
+
+interface Exit {
+    code: number | null;
+    stderr: string;
+    stdout: string;
+}
+
+function evolve(out: string, extra: string[] = [], whileRunning?: (orchestratorPid: number) => Promise<void>): Promise<Exit> {
+    const child = spawn(process.execPath, [bin, "evolve", "--preset", "synthetic", "--config", configFile, "--out", out, ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const done = new Promise<Exit>((resolve) => child.on("close", (code, signal) => resolve({ code: code ?? (signal === "SIGKILL" ? 137 : null), stderr, stdout })));
+    void whileRunning?.(child.pid as number);
+    return done;
+}
+
+function groupAlive(pid: number): boolean {
+    try {
+        process.kill(-pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+type StageState = { status: string; pid: number | null; attempts: number; command: string | null; note: string | null; summary?: Record<string, unknown> };
+function stages(out: string, round: number): Record<string, StageState> {
+    const path = join(out, `round-${round}`, "state.json");
+    if (!existsSync(path)) return {};
+    try {
+        return (JSON.parse(readFileSync(path, "utf8")) as { stages: Record<string, StageState> }).stages;
+    } catch {
+        return {};
+    }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 240_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const value = probe();
+        if (value) return value;
+        await sleep(20);
+    }
+    throw new Error(`timed out waiting for ${what}`);
+}
+
+function storedProblems(run: string): number {
+    const file = join(run, "store.sqlite");
+    if (!existsSync(file)) return 0;
+    try {
+        const db = new Database(file, { readonly: true, fileMustExist: true });
+        try {
+            return (db.prepare("SELECT COUNT(*) AS n FROM problems").get() as { n: number }).n;
+        } finally {
+            db.close();
+        }
+    } catch {
+        return 0;
+    }
+}
+
+/** A run's results without what differs between two runs of the same thing (timings). */
+function results(path: string): unknown[] {
+    return readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => {
+            const { duration_ms: _, ...rest } = JSON.parse(line) as Record<string, unknown>;
+            return rest;
+        });
+}
+
+describe("rstar evolve --preset synthetic (miniature)", () => {
+    const reference = join(work, "reference");
+    const killed = join(work, "killed");
+
+    it("runs every stage of two rounds; killed mid-stage three times and resumed, it yields the same artifacts", { timeout: 900_000 }, async () => {
+        // The uninterrupted reference runs alongside the killed run.
+        const referenceRun = evolve(reference);
+
+        // 1. Kill the round-1 search (its `rstar search` process) once it has stored a problem but not all of them.
+        let killedSearchAt = -1;
+        const first = await evolve(killed, [], async () => {
+            const pid = await until("the round-1 search", () => stages(killed, 1)["search"]?.pid);
+            killedSearchAt = await until("a stored problem", () => storedProblems(join(killed, "round-1", "search")) || null);
+            process.kill(pid, "SIGKILL");
+        });
+        expect(first.code, first.stderr).toBe(130);
+        expect(first.stderr).toContain("continue with --resume");
+        expect(stages(killed, 1)["search"]).toMatchObject({ status: "failed", note: "killed by SIGKILL", attempts: 1 });
+        expect(killedSearchAt).toBeGreaterThan(0);
+        const keptBeforeResume = storedProblems(join(killed, "round-1", "search"));
+        expect(keptBeforeResume).toBeLessThan(6);
+
+        // 2. Resume; kill the SFT trainer while it runs.
+        const second = await evolve(killed, ["--resume"], async () => {
+            const pid = await until("the round-1 SFT trainer", () => stages(killed, 1)["train-sft"]?.pid);
+            await sleep(500);
+            process.kill(pid, "SIGKILL");
+        });
+        expect(second.code, second.stderr).toBe(130);
+        expect(second.stderr).toContain("[round 1/2] sample: done earlier, kept");
+        const afterSecond = stages(killed, 1);
+        expect(afterSecond["search"]).toMatchObject({ status: "done", attempts: 2 });
+        // The resumed search kept what was stored before the kill.
+        expect(afterSecond["search"]?.summary?.["resumed"]).toBe(keptBeforeResume);
+        expect(afterSecond["extract-sft"]).toMatchObject({ status: "done", attempts: 1 });
+        expect(afterSecond["train-sft"]).toMatchObject({ status: "failed", note: "killed by SIGKILL" });
+
+        // 3. Resume; kill -9 the orchestrator itself while the PPM trainer runs (the trainer is left orphaned).
+        let orphan = -1;
+        const third0 = await evolve(killed, ["--resume"], async (orchestrator) => {
+            orphan = await until("the round-1 PPM trainer", () => stages(killed, 1)["train-ppm"]?.pid);
+            process.kill(orchestrator, "SIGKILL");
+        });
+        expect(third0.code).toBe(137);
+        expect(stages(killed, 1)["train-sft"]).toMatchObject({ status: "done", attempts: 2 });
+        expect(stages(killed, 1)["train-ppm"]).toMatchObject({ status: "running", pid: orphan });
+
+        // 4. Resume to the end: the orphaned trainer is stopped first and the stage runs again.
+        let orphanAliveAtRestart = true;
+        const third = await evolve(killed, ["--resume", "--json"], async () => {
+            await until("the PPM stage to start again", () => (stages(killed, 1)["train-ppm"]?.attempts ?? 0) >= 2);
+            const deadline = Date.now() + 2_000;
+            while (groupAlive(orphan) && Date.now() < deadline) await sleep(20);
+            orphanAliveAtRestart = groupAlive(orphan);
+        });
+        expect(orphanAliveAtRestart).toBe(false);
+        expect(stages(killed, 1)["train-ppm"]).toMatchObject({ status: "done", attempts: 2 });
+        expect(third.code, third.stderr).toBe(0);
+        const ref = await referenceRun;
+        expect(ref.code, ref.stderr).toBe(0);
+
+        for (const dir of [reference, killed]) {
+            for (const round of [1, 2]) {
+                for (const [name, stage] of Object.entries(stages(dir, round))) expect([name, stage.status]).toEqual([name, expect.stringMatching(/^(done|skipped)$/)]);
+            }
+        }
+        const r1 = stages(killed, 1);
+        expect(r1["train-sft"]?.attempts).toBe(2);
+        expect(r1["search"]?.command).toContain("--model rstar-synth-teacher");
+        // Round 2 searched with the round-1 policy (served by rstar serve) and the round-1 PPM.
+        const r2 = stages(killed, 2);
+        expect(r2["search"]?.command).toContain("--model policy");
+        expect(r2["search"]?.command).toContain(`--ppm ${join(killed, "round-1", "ppm")}`);
+        expect(third.stderr).toContain(`rstar serve --policy ${join(killed, "round-1", "policy", "model.gguf")}`);
+        expect(existsSync(join(killed, "round-1", "ppm", "value_head.safetensors"))).toBe(true);
+
+        // The same artifacts as the uninterrupted run.
+        const same = (path: string) => expect(readFileSync(join(killed, path)), path).toEqual(readFileSync(join(reference, path)));
+        for (const path of ["data/train.jsonl", "round-1/problems.jsonl", "round-1/search/trees.jsonl", "round-1/sft.jsonl", "round-1/pairs.jsonl", "round-1/policy/model.gguf", "round-1/ppm/value_head.safetensors", "round-2/problems.jsonl"]) same(path);
+        expect(results(join(killed, "round-1", "search", "results.jsonl"))).toEqual(results(join(reference, "round-1", "search", "results.jsonl")));
+
+        // One table across rounds.
+        const report = JSON.parse(readFileSync(join(killed, "report.json"), "utf8")) as { table: Record<string, unknown>[]; rounds: { round: number; sftRecords: number; finalAnswerPairs: number | null; evals: Record<string, { accuracy: number | null }>; stages: Record<string, { seconds: number }> }[] };
+        expect(report.table.map((row) => row["round"])).toEqual([1, 2]);
+        expect(report.rounds[0]?.sftRecords).toBeGreaterThan(0);
+        // extract-ppm ran with the paper's final-answer pairs and its --json summary reached the report.
+        expect(report.rounds[0]?.finalAnswerPairs).toEqual(expect.any(Number));
+        expect(r1["extract-ppm"]?.command).toContain("--final-pairs paper");
+        expect(report.rounds[0]?.evals["test-greedy"]?.accuracy).toEqual(expect.any(Number));
+        expect(report.rounds[0]?.stages["search"]?.seconds).toBeGreaterThan(0);
+        expect(JSON.parse(third.stdout.trim().split("\n").pop() as string)).toMatchObject({ report: join(killed, "report.json"), rounds: [1, 2] });
+    });
+
+    it("refuses to reuse a directory without --resume, and a resume with a changed config", async () => {
+        const again = await evolve(reference);
+        expect(again.code).toBe(2);
+        expect(again.stderr).toContain("add --resume");
+        const changed = join(work, "changed.json");
+        writeFileSync(changed, JSON.stringify({ ...miniature, seed: 4 }));
+        const child = await new Promise<Exit>((resolve) => {
+            const p = spawn(process.execPath, [bin, "evolve", "--preset", "synthetic", "--config", changed, "--out", reference, "--resume"], { cwd: root });
+            let stderr = "";
+            p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+            p.on("close", (code) => resolve({ code, stderr, stdout: "" }));
+        });
+        expect(child.code).toBe(2);
+        expect(child.stderr).toContain("the config differs");
+    });
+});

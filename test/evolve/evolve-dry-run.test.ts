@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/** `rstar evolve --dry-run` on the shipped real-scale example (remote bootstrap URL, vLLM servers, torchrun trainers). */
+
+const root = join(import.meta.dirname, "..", "..");
+const bin = join(root, "bin", "rstar.js");
+const work = mkdtempSync(join(tmpdir(), "rstar-evolve-dry-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function rstar(args: string[]) {
+    const result = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8" });
+    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+interface Plan {
+    ok: boolean;
+    stages: { round: number; stage: string; command: string | null; servers: string[]; notes: string[]; status: string }[];
+    checks: { what: string; ok: boolean; message: string }[];
+}
+
+describe("rstar evolve --dry-run", () => {
+    const config = join(work, "evolve-real-scale.json");
+    copyFileSync(join(root, "examples", "evolve-real-scale.json"), config);
+    const out = join(work, "out");
+
+    it("names every missing input and exits 2 when the example's data files are absent", () => {
+        const result = rstar(["evolve", "--config", config, "--out", out, "--dry-run"]);
+        expect(result.code).toBe(2);
+        expect(result.stdout).toContain(`FAIL data.train: cannot read dataset ${join(work, "data", "numina-train.jsonl")}`);
+        expect(existsSync(out)).toBe(false);
+    });
+
+    it("prints every stage's command of the four rounds with the templates filled in, and checks the data formats", () => {
+        mkdirSync(join(work, "data"), { recursive: true });
+        const problems = [{ question: "What is 2 + 3?", answer: "5" }, { question: "What is 7 * 6?", answer: "42" }];
+        for (const file of ["numina-train.jsonl", "math500_test.jsonl", "aime2024_test.jsonl"]) writeFileSync(join(work, "data", file), problems.map((p) => JSON.stringify(p)).join("\n") + "\n");
+        const result = rstar(["evolve", "--config", config, "--out", out, "--dry-run", "--json"]);
+        expect(result.code, result.stderr + result.stdout).toBe(0);
+        const plan = JSON.parse(result.stdout) as Plan;
+        expect(plan.ok).toBe(true);
+        expect(existsSync(out)).toBe(false);
+        const stage = (round: number, name: string) => plan.stages.find((s) => s.round === round && s.stage === name);
+        const names = plan.stages.filter((s) => s.round === 4).map((s) => s.stage);
+        expect(names).toEqual(["sample", "search", "search-unsolved-1", "search-unsolved-2", "extract-sft", "extract-ppm", "train-sft", "train-ppm", "eval-test-greedy", "eval-test-maj@8", "eval-test-mcts", "eval-ood-greedy", "eval-ood-maj@8", "eval-ood-mcts", "report"]);
+        // Round 1: the remote bootstrap model, terminal-guided, 8 rollouts.
+        expect(stage(1, "search")?.servers).toEqual(["policy: http://bootstrap.internal:8000/v1 (model deepseek-coder-v2-instruct, already running)"]);
+        expect(stage(1, "search")?.command).toContain("--preset bootstrap --rollouts 8");
+        expect(stage(1, "search")?.command).toContain("--no-leaf-value");
+        // Round 2: the round-1 policy behind vLLM, 16 rollouts; round 3: PPM-augmented with the round-2 PPM.
+        expect(stage(2, "search")?.servers[0]).toBe(`policy: vllm serve ${join(out, "round-1", "policy")} --port {port} --served-model-name policy --tensor-parallel-size 1 → http://127.0.0.1:{port}/v1 (model policy)`);
+        expect(stage(2, "search")?.command).toContain("--rollouts 16");
+        expect(stage(3, "search")?.command).toContain(`--leaf-value --reward-url 'http://127.0.0.1:{port}' --reward-model ppm --value-head ${join(out, "round-2", "ppm", "value_head.safetensors")}`);
+        expect(stage(4, "search-unsolved-2")?.command).toContain("--rollouts 128");
+        // Training through the torchrun templates, TRL-format data, SFT from the base model, the PPM from this round's policy.
+        expect(stage(3, "train-sft")?.command).toBe(`torchrun --nproc_per_node 8 sft_trl.py --model_name_or_path /checkpoints/Qwen2.5-Math-7B --dataset ${join(out, "round-3", "sft.jsonl")} --output_dir ${join(out, "round-3", "policy")} --num_train_epochs 2 --learning_rate 7e-6 --seed 3`);
+        expect(stage(3, "train-ppm")?.command).toContain(`--model_name_or_path ${join(out, "round-3", "policy")} --dataset ${join(out, "round-3", "pairs.jsonl")}`);
+        expect(stage(3, "extract-sft")?.notes).toEqual(["writes {prompt, completion} JSONL (TRL SFTTrainer, prompt-completion dataset)"]);
+        expect(stage(3, "extract-ppm")?.command).toContain("--format trl --min-margin 0.5 --min-edit-distance 20 --label q --final-pairs paper");
+        expect(stage(1, "eval-ood-mcts")?.command).toContain(`--dataset ${join(work, "data", "aime2024_test.jsonl")} --method mcts`);
+        for (const s of plan.stages) expect(s.command ?? "").not.toMatch(/\{(data|pairs|out|init|base|policy|ppm|seed|round)\}/);
+        expect(plan.checks.filter((c) => c.what.startsWith("data."))).toEqual([
+            { what: "data.train", ok: true, message: `${join(work, "data", "numina-train.jsonl")}: 2 problems, 2 with an answer` },
+            { what: "data.test", ok: true, message: `${join(work, "data", "math500_test.jsonl")}: 2 problems, 2 with an answer` },
+            { what: "data.ood", ok: true, message: `${join(work, "data", "aime2024_test.jsonl")}: 2 problems, 2 with an answer` },
+        ]);
+        expect(plan.checks.find((c) => c.what === "rounds.0.ppm.trainer")).toMatchObject({ ok: true, message: expect.stringContaining("{prompt, chosen, rejected}") });
+    });
+
+    it("fails the check of a command trainer that never reads its data, and rejects unknown placeholders by field", () => {
+        const example = JSON.parse(readFileSync(config, "utf8")) as Record<string, any>;
+        const noData = structuredClone(example);
+        noData.roundDefaults.sft.trainer.command = "torchrun sft.py --output_dir {out}";
+        writeFileSync(join(work, "no-data.json"), JSON.stringify(noData));
+        const result = rstar(["evolve", "--config", join(work, "no-data.json"), "--out", out, "--dry-run", "--rounds", "2"]);
+        expect(result.code).toBe(2);
+        expect(result.stdout).toContain("FAIL rounds.1.sft.trainer: the command never uses {data}");
+        const typo = structuredClone(example);
+        typo.roundDefaults.ppm.trainer.command = "torchrun ppm.py --data {pair} --output_dir {out}";
+        writeFileSync(join(work, "typo.json"), JSON.stringify(typo));
+        const bad = rstar(["evolve", "--config", join(work, "typo.json"), "--out", out, "--dry-run"]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toContain(`${join(work, "typo.json")}, field "rounds.0.ppm.trainer.command"`);
+        expect(bad.stderr).toContain("unknown placeholder {pair}");
+    });
+});
