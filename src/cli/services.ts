@@ -4,8 +4,8 @@ import { RstarError } from "../errors/index.js";
 import { createGrader, type Grader } from "../grading/index.js";
 import { LlamaCppBackend, OpenAiCompatibleBackend, defaultThreadCount, type LlmBackend } from "../llm/index.js";
 import { BatchingRewardModel, HttpPrm, LlamaCppPpm, PoolingPpm, ValueHead, type RewardModel, type StepAggregation } from "../reward/index.js";
-import { createSandbox, type Sandbox } from "../sandbox/index.js";
-import type { SearchServices, SearchSettings } from "../search/index.js";
+import { createSandbox } from "../sandbox/index.js";
+import type { SearchServices, SearchSettings, StepExecutor } from "../search/index.js";
 import { inferStepStop } from "../steps/index.js";
 
 export interface ServiceFlags {
@@ -24,7 +24,6 @@ export interface ServiceFlags {
 }
 
 export interface OpenServices extends SearchServices {
-    sandbox: Sandbox;
     grader: Grader;
     /** What the policy and reward model are, for logs: "openai:http://…", "shipped tiny policy", … */
     description: string;
@@ -48,16 +47,20 @@ export async function openServices(flags: ServiceFlags, settings: SearchSettings
         opened.push(policy);
         const rewardModel = needsRewardModel(settings) ? openRewardModel(flags) : undefined;
         if (rewardModel) opened.push(rewardModel);
-        const sandbox = await createSandbox({ workers: flags.sandboxWorkers ?? availableParallelism() });
-        opened.push(sandbox);
+        // The Python workers (sympy, numpy: seconds to import) start now but are awaited only by the first code step,
+        // so they warm up while the first prompts are in flight. A start failure (no Python) surfaces at that step
+        // as PYTHON_UNAVAILABLE / SANDBOX_START_FAILED, which stops a run.
+        const sandbox = createSandbox({ workers: flags.sandboxWorkers ?? availableParallelism() });
+        sandbox.catch(() => undefined);
+        opened.push({ dispose: async () => (await sandbox.catch(() => undefined))?.dispose() });
+        const executor: StepExecutor = { run: async (code, options) => (await sandbox).run(code, options) };
         const grader = createGrader();
         opened.push(grader);
         return {
             policy,
-            executor: sandbox,
+            executor,
             judge: grader,
             rewardModel,
-            sandbox,
             grader,
             description: description + (rewardModel ? `, reward model ${rewardModel.name}` : ""),
             close: () => closeAll(opened),
