@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { runPaths, runSearch, type RunSummary } from "../../runs/index.js";
+import { AdaptiveConcurrency, runPaths, runSearch, type RunSummary } from "../../runs/index.js";
 import { PRESETS } from "../../search/index.js";
 import { packageRoot } from "../../util/index.js";
 import { ExitCode } from "../exit-codes.js";
@@ -17,7 +17,8 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     out?: string;
     resume?: boolean;
     limit?: number;
-    concurrency: number;
+    concurrency?: number;
+    maxInFlight: number;
     json?: boolean;
     quiet?: boolean;
     listPresets?: boolean;
@@ -31,7 +32,8 @@ export function register(program: Command): void {
         .option("--out <dir>", "run directory: config.json, store.sqlite, results.jsonl, trees.jsonl")
         .option("--resume", "continue the run in --out: keep finished problems, redo the rest")
         .option("--limit <n>", "search only the first n problems", integer("--limit"))
-        .addOption(new Option("--concurrency <n>", "problems searched at once").default(8).argParser(integer("--concurrency")))
+        .option("--concurrency <n>", "problems searched at once, pinned (default: adaptive for a policy server, 8 for the shipped policy)", integer("--concurrency"))
+        .addOption(new Option("--max-in-flight <n>", "adaptive concurrency: most problems in flight").default(128).argParser(integer("--max-in-flight")))
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit");
@@ -39,6 +41,9 @@ export function register(program: Command): void {
     command.addHelpText(
         "after",
         `
+Against a policy server (--policy-url), problems in flight adapt unless --concurrency pins them: from 8, the number
+grows while the server's throughput rises and backs off when its latency climbs or it answers 429/503, up to
+--max-in-flight (policy requests in flight follow, unless --max-requests is given). Results do not depend on it.
 Settings resolve as: preset, then --config FILE, then flags. Progress goes to stderr (a live bar on a terminal,
 a line every 10 s otherwise). Ctrl-C stops after recording finished problems; --resume continues.
 The summary gives "solved" (problems where any rollout's answer was correct) and the accuracy of the selected
@@ -65,7 +70,15 @@ async function searchCommand(flags: SearchCommandFlags) {
     const settings = resolveSettings(flags);
     const all = await loadDataset(flags.dataset);
     const problems = flags.limit === undefined ? all : all.slice(0, flags.limit);
-    const services = await openServices(flags, settings);
+    // Adaptive runs let the policy client send as many requests as the problems in flight can make.
+    const adaptiveMaxRequests = flags.concurrency === undefined && flags.maxRequests === undefined ? flags.maxInFlight * settings.parallelRollouts : undefined;
+    const services = await openServices({ ...flags, ...(adaptiveMaxRequests !== undefined ? { maxRequests: Math.max(64, adaptiveMaxRequests) } : {}) }, settings);
+    let concurrency: number | AdaptiveConcurrency = flags.concurrency ?? 8;
+    if (flags.concurrency === undefined && services.remotePolicy) {
+        const adaptive = new AdaptiveConcurrency({ initial: Math.min(8, flags.maxInFlight), max: flags.maxInFlight });
+        services.onOverload(() => adaptive.overloaded());
+        concurrency = adaptive;
+    }
     const controller = new AbortController();
     const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
     process.once("SIGINT", interrupt);
@@ -81,7 +94,7 @@ async function searchCommand(flags: SearchCommandFlags) {
             settings,
             preset: flags.preset,
             services,
-            concurrency: flags.concurrency,
+            concurrency,
             versions: versions(),
             signal: controller.signal,
             onProgress: (progress) => display.update(progress),
