@@ -15,7 +15,7 @@ export interface AdaptiveConcurrencyOptions {
     initial?: number;
     /** Default 1. */
     min?: number;
-    /** Upper bound (`--max-in-flight`). Default 128. */
+    /** Upper bound (`--max-in-flight`). Default 256 (vLLM's default max_num_seqs). */
     max?: number;
     /** Default 1.5. */
     latencyTolerance?: number;
@@ -56,7 +56,7 @@ export class AdaptiveConcurrency {
 
     constructor(options: AdaptiveConcurrencyOptions = {}) {
         this.min = options.min ?? 1;
-        this.max = options.max ?? 128;
+        this.max = options.max ?? 256;
         if (!Number.isInteger(this.min) || this.min < 1 || !Number.isInteger(this.max) || this.max < this.min) throw new RangeError(`adaptive concurrency needs integers 1 <= min <= max, got ${this.min}, ${this.max}`);
         this.current = clamp(options.initial ?? 8, this.min, this.max);
         this.latencyTolerance = options.latencyTolerance ?? 1.5;

@@ -33,7 +33,7 @@ export function register(program: Command): void {
         .option("--resume", "continue the run in --out: keep finished problems, redo the rest")
         .option("--limit <n>", "search only the first n problems", integer("--limit"))
         .option("--concurrency <n>", "problems searched at once, pinned (default: adaptive for a policy server, 8 for the shipped policy)", integer("--concurrency"))
-        .addOption(new Option("--max-in-flight <n>", "adaptive concurrency: most problems in flight").default(128).argParser(integer("--max-in-flight")))
+        .addOption(new Option("--max-in-flight <n>", "adaptive concurrency: most problems in flight (256: vLLM's default max_num_seqs)").default(256).argParser(integer("--max-in-flight")))
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit");
