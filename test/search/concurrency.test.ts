@@ -8,7 +8,9 @@ import { OpenAiCompatibleBackend } from "../../src/llm/index.js";
 import { AdaptiveConcurrency, runSearch } from "../../src/runs/index.js";
 import { createSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { BASE_SETTINGS, type SearchSettings } from "../../src/search/index.js";
-import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
+import { openServices } from "../../src/cli/services.js";
+import { startFixtureLlmServer } from "../support/fixture-llm-server.js";
+import { buildRstarPrompt, startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 // Results must not depend on how many problems are in flight: seeds derive from problem and node only.
 const questions = Array.from({ length: 12 }, (_, index) => `Compute ${2 + (index % 7)} * ${3 + (index % 5)} + ${index + 1}.`);
@@ -60,5 +62,26 @@ describe("a run's results do not depend on its concurrency", () => {
         // The adaptive run really changed its limit (it started at one problem in flight).
         expect(adaptive.decisions.length).toBeGreaterThan(0);
         expect(adaptive.limit).toBeGreaterThan(1);
+    });
+});
+
+describe("rstar search's services tell the adaptive limit about overload", () => {
+    it("calls onOverload when the policy server answers 429 or 503, and not for a normal answer", async () => {
+        const fixture = await startFixtureLlmServer({ flavor: "vllm" });
+        const services = await openServices({ policyUrl: [fixture.baseURL], model: fixture.model, sandboxWorkers: 1 }, { ...settings, terminalReward: "ground-truth" });
+        try {
+            expect(services.remotePolicy).toBe(true);
+            let overloads = 0;
+            services.onOverload(() => (overloads += 1));
+            const request = { prompt: buildRstarPrompt("Compute 2 + 3."), n: 1, temperature: 0, topP: 1, maxTokens: 64, stop: ["<end_of_step>"], seed: 1 };
+            await services.policy.generate(request);
+            expect(overloads).toBe(0);
+            fixture.injectFaults({ kind: "status", status: 429, retryAfter: "0" }, { kind: "status", status: 503, retryAfter: "0" });
+            await services.policy.generate(request);
+            expect(overloads).toBe(2);
+        } finally {
+            await services.close();
+            await fixture.close();
+        }
     });
 });
