@@ -5,11 +5,14 @@ import { gradingBench } from "./grading.js";
 import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
 import { sandboxBench } from "./sandbox.js";
-import { searchBench } from "./search.js";
+import { officialScheduleBench, searchBench, virtualLossBench } from "./search.js";
 
-// Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME.
+// Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME
+// (`npm run bench -- search --large` adds 200 problems to the official-schedule comparison).
 const modules: BenchModule[] = [
     searchBench,
+    officialScheduleBench,
+    virtualLossBench,
     sandboxBench,
     gradingBench,
     modelsBench,

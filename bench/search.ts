@@ -1,6 +1,11 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadDataset } from "../src/data/index.js";
 import { MockLlmBackend, type GenerateRequest, type GenerateResult, type LlmBackend } from "../src/llm/index.js";
-import { BASE_SETTINGS, solveProblem, type AnswerJudge, type SearchSettings, type StepExecutor } from "../src/search/index.js";
-import { simulateCompletion } from "../test/support/simulated-policy.js";
+import { AdaptiveConcurrency, runSearch } from "../src/runs/index.js";
+import { BASE_SETTINGS, PRESETS, solveProblem, type AnswerJudge, type ProblemOutcome, type SearchSettings, type StepExecutor } from "../src/search/index.js";
+import { countTokens, simulateCompletion, solveQuestion } from "../test/support/simulated-policy.js";
 import type { BenchModule, BenchRow } from "./harness.js";
 
 /** An in-process simulated policy (no HTTP): the same sampler the test server uses. */
@@ -10,27 +15,36 @@ function simulatedBackend(options: { stepCorrectProbability: number; codeErrorPr
             const sim = simulateCompletion(request.prompt, request, options);
             return {
                 completions: sim.choices.map((choice) => ({ text: choice.text, stop: choice.stop, finishReason: choice.finishReason })),
-                usage: { promptTokens: sim.promptTokens, completionTokens: 0, totalTokens: sim.promptTokens },
+                usage: { promptTokens: sim.promptTokens, completionTokens: Math.max(0, ...sim.choices.map((choice) => choice.completionTokens)), totalTokens: sim.promptTokens },
             };
         },
     });
 }
 
-/** Serves at most `capacity` requests at once, each taking `serviceMs`: a model server with fixed batch capacity. */
+/**
+ * Serves at most `capacity` requests at once, each taking `serviceMs` plus `perTokenMs` per token of its longest
+ * completion (its n samples decode as one batch): a model server with fixed batch capacity.
+ */
 class FixedServiceTimeBackend {
+    readonly id = "simulated-server";
+    readonly model = "simulated-policy";
     private busy = 0;
     private readonly queue: (() => void)[] = [];
     constructor(
         private readonly inner: LlmBackend,
         private readonly serviceMs: number,
         private readonly capacity: number,
+        private readonly perTokenMs = 0,
     ) {}
     async generate(request: GenerateRequest): Promise<GenerateResult> {
         if (this.busy >= this.capacity) await new Promise<void>((resolve) => this.queue.push(resolve));
         this.busy += 1;
         try {
-            await new Promise((resolve) => setTimeout(resolve, this.serviceMs));
-            return await this.inner.generate(request);
+            const result = await this.inner.generate(request);
+            const tokens = Math.max(0, ...result.completions.map((completion) => countTokens(completion.text)));
+            const delay = this.serviceMs + this.perTokenMs * tokens;
+            if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+            return result;
         } finally {
             this.busy -= 1;
             this.queue.shift()?.();
@@ -137,6 +151,153 @@ async function schedules(serviceMs: number, capacity: number, count: number): Pr
         { name: `asynchronous (ours), capacity ${capacity}`, value: asyncMs / 1000, unit: "s wall", ratio: { value: barrierMs / asyncMs, against: "barrier (speed-up)" } },
     ];
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ours with default settings (`rstar search`: runSearch with adaptive concurrency) against the per-depth-barrier
+// re-implementation of the official schedule, on the same simulated server, preset bootstrap.
+
+const numericJudge: AnswerJudge = { async equal(gold, pred) { return [gold].flat().some((g) => Number(g) === Number(pred)); } };
+
+function goldProblems(count: number) {
+    return problems(count).map((problem) => ({ ...problem, gold: String(solveQuestion(problem.question)) }));
+}
+
+interface Score { passAny: number; majority: number }
+
+/** pass@any, and pass@1 of a majority vote over the terminal answers (which, unlike bootstrap's selection, does not see the gold answer). */
+function score(outcomes: ProblemOutcome[]): Score {
+    let passAny = 0;
+    let majority = 0;
+    for (const outcome of outcomes) {
+        if (outcome.passAny) passAny += 1;
+        const votes = new Map<string, { count: number; correct: boolean }>();
+        for (const terminal of outcome.terminalAnswers) {
+            const entry = votes.get(terminal.answer) ?? { count: 0, correct: terminal.correct === true };
+            entry.count += 1;
+            votes.set(terminal.answer, entry);
+        }
+        const best = [...votes.values()].sort((a, b) => b.count - a.count)[0];
+        if (best?.correct) majority += 1;
+    }
+    return { passAny: passAny / outcomes.length, majority: majority / outcomes.length };
+}
+
+/** Preset bootstrap's search settings with the sft prompt template, the one the simulated policy reads. */
+function bootstrapSettings(): SearchSettings {
+    const preset = PRESETS["bootstrap"]!.settings;
+    return { ...preset, prompt: "sft", stop: [...preset.stop] };
+}
+
+function latencyBackend(serviceMs: number, perTokenMs: number) {
+    return new FixedServiceTimeBackend(simulatedBackend({ stepCorrectProbability: 0.5, codeErrorProbability: 0.2 }), serviceMs, 256, perTokenMs);
+}
+
+/** The per-depth barrier schedule: every problem in flight, one batch per step. */
+async function barrierRun(set: ReturnType<typeof goldProblems>, settings: SearchSettings, serviceMs: number, perTokenMs: number) {
+    const barrier = new BarrierBackend(latencyBackend(serviceMs, perTokenMs));
+    barrier.active = set.length;
+    const start = performance.now();
+    const outcomes = await Promise.all(
+        set.map(async (problem) => {
+            try {
+                return await solveProblem(problem, settings, { policy: barrier as unknown as LlmBackend, executor: variableExecutor, judge: numericJudge });
+            } finally {
+                barrier.problemDone();
+            }
+        }),
+    );
+    return { seconds: (performance.now() - start) / 1000, ...score(outcomes) };
+}
+
+/** `rstar search` with its defaults: runSearch (run directory, SQLite store) with adaptive concurrency from 8, at most 256 (the CLI defaults). */
+async function oursRun(set: ReturnType<typeof goldProblems>, settings: SearchSettings, serviceMs: number, perTokenMs: number, concurrency?: number) {
+    const dir = mkdtempSync(join(tmpdir(), "rstar-bench-search-"));
+    try {
+        const datasetPath = join(dir, "problems.jsonl");
+        writeFileSync(datasetPath, set.map((problem) => JSON.stringify({ question: problem.question, answer: problem.gold })).join("\n") + "\n");
+        const dataset = await loadDataset(datasetPath);
+        const policy = latencyBackend(serviceMs, perTokenMs) as unknown as LlmBackend;
+        const adaptive = new AdaptiveConcurrency({ initial: 8, max: 256 });
+        const start = performance.now();
+        await runSearch({
+            dir: join(dir, "run"), resume: false, datasetPath, problems: dataset, settings, preset: "bootstrap",
+            services: { policy, executor: variableExecutor, judge: numericJudge },
+            concurrency: concurrency ?? adaptive, versions: {},
+            onProgress: () => undefined,
+        });
+        const seconds = (performance.now() - start) / 1000;
+        const results = readFileSync(join(dir, "run", "results.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+        return { seconds, passAny: results.filter((r) => r["pass_any"] === true).length / results.length, limit: concurrency ?? adaptive.limit };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+export const officialScheduleBench: BenchModule = {
+    title: "search: ours (defaults) vs the official schedule",
+    async run() {
+        const large = process.argv.includes("--large");
+        const officialIndex = process.argv.indexOf("--official");
+        const official = officialIndex >= 0 ? process.argv[officialIndex + 1] : undefined;
+        const settings = bootstrapSettings();
+        const rows: BenchRow[] = [];
+        for (const count of large ? [20, 200] : [20]) {
+            for (const [serviceMs, perTokenMs, label] of [[0, 0, "zero latency"], [50, 15, "50 ms + 15 ms/token"]] as const) {
+                const set = goldProblems(count);
+                const barrier = await barrierRun(set, settings, serviceMs, perTokenMs);
+                const ours = await oursRun(set, settings, serviceMs, perTokenMs);
+                rows.push({ name: `${count} problems, ${label}: per-depth barrier (re-implementation), pass@any ${barrier.passAny.toFixed(3)}`, value: barrier.seconds, unit: "s wall" });
+                rows.push({ name: `${count} problems, ${label}: ours, defaults (adaptive, ended at ${ours.limit}), pass@any ${ours.passAny.toFixed(3)}`, value: ours.seconds, unit: "s wall", ratio: { value: barrier.seconds / ours.seconds, against: "barrier (speed-up)" } });
+                // Best setting found: 4 rollouts of a tree in flight (virtual loss). It changes the trees (see docs/search.md).
+                const parallel = await oursRun(set, { ...settings, parallelRollouts: 4 }, serviceMs, perTokenMs);
+                rows.push({ name: `${count} problems, ${label}: ours, --parallel-rollouts 4 (other trees), pass@any ${parallel.passAny.toFixed(3)}`, value: parallel.seconds, unit: "s wall", ratio: { value: barrier.seconds / parallel.seconds, against: "barrier (speed-up)" } });
+            }
+        }
+        return {
+            title: "search: ours (defaults) vs the official schedule",
+            rows,
+            notes: [
+                "preset bootstrap (MCTS, 8 rollouts x 12 candidates, ground-truth terminal reward) with the sft prompt template (the one the simulated policy reads); simulated policy (step correct p=0.5, code error p=0.2) in process behind a server model with 256 slots; code steps take 1-16 ms (no sandbox)",
+                "per-depth barrier: our re-implementation of the official solver's scheduling (rstar_deepthink/solver.py: one batched request per depth for all problems), running our search; not the official code",
+                official === undefined
+                    ? "the official solver itself is not run (pass --official DIR, an export of the official repo, to name one)"
+                    : `--official ${official}${existsSync(official) ? "" : " (not found)"}: running the official solver needs its Python environment with vLLM, which this bench does not drive; its row is the re-implementation above`,
+                large ? "200 problems included (--large)" : "add --large for 200 problems (slow under latency)",
+            ],
+        };
+    },
+};
+
+/** Whether virtual loss (parallel rollouts within a tree) changes what the search finds: 200 problems, zero latency. */
+export const virtualLossBench: BenchModule = {
+    title: "search: virtual loss accuracy",
+    async run() {
+        const set = goldProblems(200);
+        const base = bootstrapSettings();
+        const rows: BenchRow[] = [];
+        let sequential: { seconds: number } | undefined;
+        for (const parallelRollouts of [1, 2, 4, 8]) {
+            const settings = { ...base, parallelRollouts };
+            const backend = latencyBackend(0, 0) as unknown as LlmBackend;
+            const start = performance.now();
+            const outcomes = await Promise.all(set.map((problem) => solveProblem(problem, settings, { policy: backend, executor: variableExecutor, judge: numericJudge })));
+            const seconds = (performance.now() - start) / 1000;
+            const { passAny, majority } = score(outcomes);
+            sequential ??= { seconds };
+            rows.push({
+                name: `--parallel-rollouts ${parallelRollouts} (virtual loss ${settings.virtualLoss}): pass@any ${passAny.toFixed(3)}, majority pass@1 ${majority.toFixed(3)}, nodes ${outcomes.reduce((sum, outcome) => sum + outcome.counters.nodes, 0)}`,
+                value: seconds,
+                unit: "s wall",
+                ratio: { value: sequential.seconds / seconds, against: "sequential" },
+            });
+        }
+        return {
+            title: "search: virtual loss accuracy",
+            rows,
+            notes: ["preset bootstrap (sft prompt template) on 200 simulated problems (step correct p=0.5, code error p=0.2), all problems in flight, zero-latency policy in process, code steps 1-16 ms; majority pass@1: the most frequent terminal answer (does not see the gold answer)"],
+        };
+    },
+};
 
 export const searchBench: BenchModule = {
     title: "search: orchestrator overhead and schedules",

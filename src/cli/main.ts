@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../util/index.js";
+import { commandModules } from "./command-list.js";
 import { ExitCode } from "./exit-codes.js";
 import { RstarError, describeError } from "../errors/index.js";
 
@@ -28,26 +29,23 @@ Exit codes: 0 ok; 1 finished but some input records were malformed; 2 bad usage 
 3 environment problem (Python, server); 70 internal error.`,
     );
 
-const commandModules = [
-    // Each module registers one command; order is the order in --help.
-    "./commands/grade.js",
-    "./commands/exec.js",
-    "./commands/search.js",
-    "./commands/solve.js",
-    "./commands/demo.js",
-    "./commands/eval.js",
-    "./commands/report.js",
-    "./commands/extract.js",
-    "./commands/synth.js",
-    "./commands/teacher.js",
-    "./commands/serve.js",
-    "./commands/train.js",
-    "./commands/evolve.js",
-];
+const terms = new Map(commandModules.flatMap((entry) => (typeof entry === "string" ? [] : [[entry.name, entry.term] as const])));
+program.configureHelp({ subcommandTerm: (command) => terms.get(command.name()) ?? new Help().subcommandTerm(command) });
 
-for (const modulePath of commandModules) {
-    const module = (await import(modulePath)) as { register: (program: Command) => void };
-    module.register(program);
+type CommandModule = { register: (program: Command) => void };
+
+// The command this invocation runs (or asks help for): the first argument that is not an option, or the one after `help`.
+const words = process.argv.slice(2).filter((word) => !word.startsWith("-"));
+const invoked = words[0] === "help" ? words[1] : words[0];
+for (const entry of commandModules) {
+    if (typeof entry === "string") {
+        ((await import(entry)) as CommandModule).register(program);
+    } else if (entry.name === invoked) {
+        ((await import(entry.module)) as CommandModule).register(program);
+    } else {
+        // Listed in `rstar --help`; never run (its module is imported when it is the invoked command).
+        program.command(entry.name).description(entry.description);
+    }
 }
 
 try {

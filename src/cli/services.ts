@@ -2,10 +2,10 @@ import { availableParallelism } from "node:os";
 import { locateShippedModels } from "../demo/index.js";
 import { RstarError } from "../errors/index.js";
 import { createGrader, type Grader } from "../grading/index.js";
-import { LlamaCppBackend, OpenAiCompatibleBackend, defaultThreadCount, type LlmBackend } from "../llm/index.js";
+import { LlamaCppBackend, OpenAiCompatibleBackend, defaultThreadCount, type LlmBackend, type RetryEvent } from "../llm/index.js";
 import { BatchingRewardModel, HttpPrm, LlamaCppPpm, PoolingPpm, ValueHead, type RewardModel, type StepAggregation } from "../reward/index.js";
-import { createSandbox, type Sandbox } from "../sandbox/index.js";
-import type { SearchServices, SearchSettings } from "../search/index.js";
+import { createSandbox } from "../sandbox/index.js";
+import type { SearchServices, SearchSettings, StepExecutor } from "../search/index.js";
 import { inferStepStop } from "../steps/index.js";
 
 export interface ServiceFlags {
@@ -24,10 +24,13 @@ export interface ServiceFlags {
 }
 
 export interface OpenServices extends SearchServices {
-    sandbox: Sandbox;
     grader: Grader;
     /** What the policy and reward model are, for logs: "openai:http://…", "shipped tiny policy", … */
     description: string;
+    /** Whether the policy is an HTTP server (then a run's concurrency can adapt to it). */
+    remotePolicy: boolean;
+    /** Calls `listener` whenever the policy server answers 429 or 503 (the request is retried). */
+    onOverload(listener: () => void): void;
     close(): Promise<void>;
 }
 
@@ -44,22 +47,32 @@ export function needsRewardModel(settings: SearchSettings): boolean {
 export async function openServices(flags: ServiceFlags, settings: SearchSettings): Promise<OpenServices> {
     const opened: { dispose(): unknown }[] = [];
     try {
-        const { policy, description } = await openPolicy(flags);
+        const overloadListeners: (() => void)[] = [];
+        const { policy, description } = await openPolicy(flags, (event) => {
+            const status = event.error.details?.["status"];
+            if (status === 429 || status === 503) for (const listener of overloadListeners) listener();
+        });
         opened.push(policy);
         const rewardModel = needsRewardModel(settings) ? openRewardModel(flags) : undefined;
         if (rewardModel) opened.push(rewardModel);
-        const sandbox = await createSandbox({ workers: flags.sandboxWorkers ?? availableParallelism() });
-        opened.push(sandbox);
+        // The Python workers (sympy, numpy: seconds to import) start now but are awaited only by the first code step,
+        // so they warm up while the first prompts are in flight. A start failure (no Python) surfaces at that step
+        // as PYTHON_UNAVAILABLE / SANDBOX_START_FAILED, which stops a run.
+        const sandbox = createSandbox({ workers: flags.sandboxWorkers ?? availableParallelism() });
+        sandbox.catch(() => undefined);
+        opened.push({ dispose: async () => (await sandbox.catch(() => undefined))?.dispose() });
+        const executor: StepExecutor = { run: async (code, options) => (await sandbox).run(code, options) };
         const grader = createGrader();
         opened.push(grader);
         return {
             policy,
-            executor: sandbox,
+            executor,
             judge: grader,
             rewardModel,
-            sandbox,
             grader,
             description: description + (rewardModel ? `, reward model ${rewardModel.name}` : ""),
+            remotePolicy: policy instanceof OpenAiCompatibleBackend,
+            onOverload: (listener) => overloadListeners.push(listener),
             close: () => closeAll(opened),
         };
     } catch (error) {
@@ -68,7 +81,7 @@ export async function openServices(flags: ServiceFlags, settings: SearchSettings
     }
 }
 
-async function openPolicy(flags: ServiceFlags): Promise<{ policy: LlmBackend; description: string }> {
+async function openPolicy(flags: ServiceFlags, onRetry: (event: RetryEvent) => void): Promise<{ policy: LlmBackend; description: string }> {
     const urls = (flags.policyUrl ?? []).flatMap((url) => url.split(",")).map((url) => url.trim()).filter((url) => url !== "");
     if (urls.length === 0) {
         const shipped = locateShippedModels();
@@ -81,6 +94,7 @@ async function openPolicy(flags: ServiceFlags): Promise<{ policy: LlmBackend; de
         model: flags.model,
         // llama.cpp's server and Ollama do not say which stop matched: guess it from the step's content.
         resolveStop: inferStepStop,
+        onRetry,
         ...(flags.maxRequests !== undefined ? { maxInFlight: flags.maxRequests } : {}),
         ...(flags.requestTimeoutMs !== undefined ? { timeoutMs: flags.requestTimeoutMs } : {}),
     });

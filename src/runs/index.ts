@@ -6,3 +6,5 @@ export type { StoredProblem } from "./run-store.js";
 export { RUN_FORMAT, readRunConfig } from "./run-config.js";
 export type { RunConfig } from "./run-config.js";
 export { resultRecord, treeRecord } from "./records.js";
+export { AdaptiveConcurrency } from "./adaptive-concurrency.js";
+export type { AdaptiveConcurrencyOptions, ConcurrencyDecision } from "./adaptive-concurrency.js";

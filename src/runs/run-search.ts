@@ -7,6 +7,8 @@ import { checkSettings, solveProblem, type ProblemOutcome, type SearchServices, 
 import { RunProgressTracker, type RunProgress } from "./progress.js";
 import { RUN_FORMAT, readRunConfig, resultAffectingDifferences, sha256, writeRunConfig, type RunConfig } from "./run-config.js";
 import { RunStore } from "./run-store.js";
+import { AdaptiveConcurrency } from "./adaptive-concurrency.js";
+import type { LlmBackend } from "../llm/index.js";
 import { resultRecord, treeRecord, errorRecord, selectionSawGold } from "./records.js";
 
 export interface RunSearchOptions {
@@ -19,8 +21,11 @@ export interface RunSearchOptions {
     settings: SearchSettings;
     preset: string | null;
     services: SearchServices;
-    /** Problems searched at once. */
-    concurrency: number;
+    /**
+     * Problems searched at once: a number pins it; an AdaptiveConcurrency grows and shrinks it with the policy
+     * server's throughput and latency (it sees every policy request's latency). Results do not depend on it.
+     */
+    concurrency: number | AdaptiveConcurrency;
     versions: Record<string, string>;
     /** Stored in config.json as `invocation` (what `--resume` needs to start the run again). */
     invocation?: Record<string, unknown>;
@@ -77,8 +82,13 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
         const controller = new AbortController();
         const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
         let next = 0;
+        const adaptive = options.concurrency instanceof AdaptiveConcurrency ? options.concurrency : null;
+        const limit = () => (adaptive ? adaptive.limit : Math.max(1, options.concurrency as number));
+        const services = adaptive ? { ...options.services, policy: measuredPolicy(options.services.policy, adaptive) } : options.services;
+        let running = 0;
         const worker = async () => {
-            while (next < todo.length && !signal.aborted) {
+            // A worker ends when the problems run out, or when the adaptive limit fell below the workers running.
+            while (next < todo.length && !signal.aborted && running <= limit()) {
                 const problem = todo[next] as DatasetProblem;
                 next += 1;
                 tracker.problemStarted();
@@ -86,7 +96,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                     const outcome = await solveProblem(
                         { index: problem.position, question: problem.question, gold: problem.answer },
                         options.settings,
-                        options.services,
+                        services,
                         { signal, onEvent: (event) => tracker.onEvent(event) },
                     );
                     record(store, paths, problem, outcome);
@@ -108,7 +118,17 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                 }
             }
         };
-        await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, todo.length)) }, worker));
+        // Workers start up to the limit, and more start whenever an adaptive limit rises.
+        const workers: Promise<void>[] = [];
+        const fill = () => {
+            while (running < limit() && next < todo.length && !signal.aborted) {
+                running += 1;
+                workers.push(worker().finally(() => (running -= 1)));
+            }
+        };
+        adaptive?.onChange(fill);
+        fill();
+        for (let settled = 0; settled < workers.length; settled += 1) await workers[settled];
         tracker.stop();
         if (stopError !== null) throw stopError;
         const totals = tracker.snapshot();
@@ -127,6 +147,24 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
     } finally {
         store.close();
     }
+}
+
+/** The policy, reporting each request's latency to the adaptive limit. */
+function measuredPolicy(policy: LlmBackend, adaptive: AdaptiveConcurrency): LlmBackend {
+    return new Proxy(policy, {
+        get(target, property) {
+            if (property !== "generate") {
+                const value = Reflect.get(target, property, target) as unknown;
+                return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            }
+            return async (...args: Parameters<LlmBackend["generate"]>) => {
+                const started = performance.now();
+                const result = await target.generate(...args);
+                adaptive.requestDone(performance.now() - started);
+                return result;
+            };
+        },
+    });
 }
 
 export function runPaths(dir: string) {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { readRunConfig, runPaths, runSearch, type RunConfig, type RunSummary } from "../../runs/index.js";
+import { AdaptiveConcurrency, readRunConfig, runPaths, runSearch, type RunConfig, type RunSummary } from "../../runs/index.js";
 import { PRESETS } from "../../search/index.js";
 import { packageRoot } from "../../util/index.js";
 import { ExitCode } from "../exit-codes.js";
@@ -21,7 +21,8 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     out?: string;
     resume?: boolean;
     limit?: number;
-    concurrency: number;
+    concurrency?: number;
+    maxInFlight: number;
     json?: boolean;
     quiet?: boolean;
     listPresets?: boolean;
@@ -40,7 +41,8 @@ export function register(program: Command): void {
         .option("--out <dir>", "run directory: config.json, store.sqlite, results.jsonl, trees.jsonl")
         .option("--resume", "continue the run in --out: keep finished problems, redo the rest (dataset, servers and settings come from its config.json)")
         .option("--limit <n>", "search only the first n problems", integer("--limit"))
-        .addOption(new Option("--concurrency <n>", "problems searched at once").default(8).argParser(integer("--concurrency")))
+        .option("--concurrency <n>", "problems searched at once, pinned (default: adaptive for a policy server, 8 for the shipped policy)", integer("--concurrency"))
+        .addOption(new Option("--max-in-flight <n>", "adaptive concurrency: most problems in flight (256: vLLM's default max_num_seqs)").default(256).argParser(integer("--max-in-flight")))
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit");
@@ -55,6 +57,9 @@ strong instruction-tuned model). \`bootstrap\` and \`sample\` reward answers by 
 one (--answer-field names its field), or pass --terminal-reward reward-model.
 The shipped models only know the synthetic word-problem domain (models/heldout/test.jsonl); benchmark sets such as
 data/benchmarks/math500_test.json need a real policy server.
+Against a policy server (--policy-url), problems in flight adapt unless --concurrency pins them: from 8, the number
+grows while the server's throughput rises and backs off when its latency climbs or it answers 429/503, up to
+--max-in-flight (policy requests in flight follow, unless --max-requests is given). Results do not depend on it.
 The summary gives "solved" (problems where any rollout's answer was correct) and the accuracy of the selected
 answers; accuracy is not reported under ground-truth terminal reward (bootstrap, sample), where selection sees the
 gold answer and would equal "solved". --json: accuracy (null then), passAny, selectionSawGold.
@@ -98,11 +103,20 @@ async function searchCommand(flags: SearchCommandFlags) {
     });
     const limit = flags.limit ?? (stored !== null && stored.dataset.problems < all.length ? stored.dataset.problems : undefined);
     const problems = limit === undefined ? all : all.slice(0, limit);
+    // Adaptive runs let the policy client send as many requests as the problems in flight can make.
+    const adaptiveMaxRequests = flags.concurrency === undefined && flags.maxRequests === undefined ? flags.maxInFlight * settings.parallelRollouts : undefined;
+    const serviceFlags = { ...flags, ...(adaptiveMaxRequests !== undefined ? { maxRequests: Math.max(64, adaptiveMaxRequests) } : {}) };
     const controller = new AbortController();
     const stopListening = onInterrupt(() => controller.abort(new RstarError("ABORTED", "interrupted")));
     let summary: RunSummary;
     try {
-        const services = await openServices(flags, settings);
+        const services = await openServices(serviceFlags, settings);
+        let concurrency: number | AdaptiveConcurrency = flags.concurrency ?? 8;
+        if (flags.concurrency === undefined && services.remotePolicy) {
+            const adaptive = new AdaptiveConcurrency({ initial: Math.min(8, flags.maxInFlight), max: flags.maxInFlight });
+            services.onOverload(() => adaptive.overloaded());
+            concurrency = adaptive;
+        }
         const display = new ProgressDisplay("search", undefined, undefined, flags.quiet ?? false);
         try {
             summary = await runSearch({
@@ -113,7 +127,7 @@ async function searchCommand(flags: SearchCommandFlags) {
                 settings,
                 preset: base.preset,
                 services,
-                concurrency: flags.concurrency,
+                concurrency,
                 versions: versions(),
                 invocation: invocation(flags),
                 signal: controller.signal,
