@@ -25,6 +25,8 @@ export interface DemoOptions {
     /** Also run the noisy teacher greedily, for comparison. */
     teacher: boolean;
     seed: number;
+    /** Problems in flight per row; default 4, or 2 for the rows that also run the PPM. Results do not depend on it. */
+    concurrency?: number;
     versions: Record<string, string>;
     signal?: AbortSignal;
     onPhase?: (phase: string) => void;
@@ -89,7 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRow[]> {
                     method,
                     preset: null,
                     services: { policy: backend, executor: sandbox, judge: grader, ...(usesReward ? { rewardModel: ppm } : {}) },
-                    concurrency: usesReward ? 2 : 4,
+                    concurrency: options.concurrency ?? (usesReward ? 2 : 4),
                     versions: options.versions,
                     ...(options.signal ? { signal: options.signal } : {}),
                     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -20,6 +20,7 @@ interface DemoFlags {
     models?: string;
     teacher: boolean;
     seed: number;
+    concurrency?: number;
     json?: boolean;
     quiet?: boolean;
 }
@@ -37,6 +38,7 @@ export function register(program: Command): void {
         .option("--models <dir>", "the models directory (default: the package's models/)")
         .option("--no-teacher", "skip the noisy teacher's greedy row")
         .option("--seed <n>", "base seed for sampling", integer("--seed", 0), 0)
+        .option("--concurrency <n>", "problems in flight per row (default: 4, or 2 for MCTS + PPM); the table does not depend on it", integer("--concurrency"))
         .option("--json", "print the table as JSON on stdout")
         .option("--quiet", "no progress output")
         .addHelpText("after", "\nEach row is an `rstar eval` run (method greedy, maj@K, mcts with --seed, --rollouts, --candidates) with eval.json and problems.jsonl;\n`rstar report DIR...` shows them side by side.\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (scripts/build-models.sh rebuilds them); 3 Python unavailable; 130 interrupted.")
@@ -62,6 +64,7 @@ async function demoCommand(flags: DemoFlags) {
             threads: flags.threads ?? defaultThreadCount(),
             teacher: flags.teacher,
             seed: flags.seed,
+            ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
             versions: versions(),
             signal: controller.signal,
             onPhase: (phase) => {
