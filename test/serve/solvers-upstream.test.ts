@@ -115,7 +115,10 @@ describe("rstar serve --solvers over an upstream policy server (--policy-url)", 
         expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toMatchObject({ code: 0 });
     }, 180_000);
 
-    it("--policy-url needs --solvers and --model; --policy and --policy-url are exclusive (exit 2)", async () => {
+    it("--policy-url needs --solvers and --model; --policy and --policy-url are exclusive (exit 2); --help says so", async () => {
+        const help = await collect(spawnRstar(["serve", "--help"]));
+        expect(help.code).toBe(0);
+        for (const flag of ["--policy-url <url...>", "--model <name>", "--reward-url <url...>", "--value-head <file>", "--solver-timeout-ms <ms>"]) expect(help.stdout).toContain(flag);
         const noSolvers = await collect(spawnRstar(["serve", "--policy-url", upstreamURL, "--model", "model", "--port", "0"]));
         expect(noSolvers.code).toBe(2);
         expect(noSolvers.stderr).toContain("--solvers");
