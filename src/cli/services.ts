@@ -43,8 +43,9 @@ export function needsRewardModel(settings: SearchSettings): boolean {
  * The policy, the reward model (when the settings need one), the Python sandbox pool and the grader for a command.
  * Without --policy-url the embedded default is used: the shipped tiny policy (and PPM) through llama.cpp.
  * A server is checked up front (its model list must include --model) so a wrong URL or model fails in a second.
+ * `options.rewardModel` opens the reward model (true) or not (false) whatever the settings need (`rstar serve`).
  */
-export async function openServices(flags: ServiceFlags, settings: SearchSettings): Promise<OpenServices> {
+export async function openServices(flags: ServiceFlags, settings: SearchSettings, options: { rewardModel?: boolean } = {}): Promise<OpenServices> {
     const opened: { dispose(): unknown }[] = [];
     try {
         const overloadListeners: (() => void)[] = [];
@@ -53,7 +54,7 @@ export async function openServices(flags: ServiceFlags, settings: SearchSettings
             if (status === 429 || status === 503) for (const listener of overloadListeners) listener();
         });
         opened.push(policy);
-        const rewardModel = needsRewardModel(settings) ? openRewardModel(flags) : undefined;
+        const rewardModel = (options.rewardModel ?? needsRewardModel(settings)) ? openRewardModel(flags) : undefined;
         if (rewardModel) opened.push(rewardModel);
         // The Python workers (sympy, numpy: seconds to import) start now but are awaited only by the first code step,
         // so they warm up while the first prompts are in flight. A start failure (no Python) surfaces at that step

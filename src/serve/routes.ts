@@ -11,6 +11,8 @@ import type { ProblemOutcome, SearchServices, SearchSettings } from "../search/i
 export interface JsonResult {
     status: number;
     body: unknown;
+    /** Extra response headers (e.g. `x-should-retry: false` on an error a client must not retry). */
+    headers?: Record<string, string>;
 }
 
 export type RouteResult =
@@ -30,6 +32,10 @@ export interface SolverContext {
     maxBudget: number;
     maxInFlight: number;
     inFlight: number;
+    /** Longest a solver request may run before its search is stopped and it is answered 408. @unit ms */
+    timeoutMs?: number | undefined;
+    /** Solver requests stopped by `timeoutMs`. */
+    timedOut: number;
     /** Where solved requests are kept, when they are. */
     log?: { dir: string; add(question: string, outcome: ProblemOutcome, request: { id: string; model: string }): number; close(): void } | undefined;
 }

@@ -47,6 +47,8 @@ export interface ServerStats {
     completed: number;
     /** Requests whose client disconnected before the answer was finished (their generation was aborted). */
     aborted: number;
+    /** Solver models, when served: searches running now, and searches stopped by the per-request time limit. */
+    solvers?: { inFlight: number; timedOut: number };
 }
 
 type Handler = (context: ServeContext, body: unknown, signal: AbortSignal) => Promise<RouteResult> | RouteResult;
@@ -153,7 +155,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
     }
 
     async function answer(result: RouteResult, reply: FastifyReply): Promise<FastifyReply> {
-        if ("body" in result) return reply.code(result.status).send(result.body);
+        if ("body" in result) return reply.code(result.status).headers(result.headers ?? {}).send(result.body);
         // server-sent events, written straight to the socket: one `data:` line per chunk, then `data: [DONE]`
         reply.hijack();
         const raw = reply.raw;
@@ -198,7 +200,7 @@ export async function startRstarServer(options: RstarServerOptions): Promise<Rst
             await stopped;
             context.solvers?.log?.close();
         })());
-    return { url, baseURL: `${url}/v1`, port: address.port, stats: () => ({ ...stats }), close, [Symbol.asyncDispose]: () => close() };
+    return { url, baseURL: `${url}/v1`, port: address.port, stats: () => ({ ...stats, ...(context.solvers === undefined ? {} : { solvers: { inFlight: context.solvers.inFlight, timedOut: context.solvers.timedOut } }) }), close, [Symbol.asyncDispose]: () => close() };
 }
 
 function digest(text: string): Buffer {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RstarError } from "../errors/index.js";
 import { PRESETS, breadthFirst, solveProblem, type ProblemOutcome, type SearchNode, type SearchServices, type SearchSettings } from "../search/index.js";
 import { chatMessagesSchema } from "./chat-template.js";
 import { SolveLog } from "./solve-log.js";
@@ -17,6 +18,11 @@ export interface SolverConfig {
     maxBudget?: number;
     /** Solver requests running at once; more get 429. Defaults to 4. */
     maxInFlight?: number;
+    /**
+     * Longest one solver request may run: past it the search is stopped (its policy calls and code runs end) and the
+     * request is answered 408 with `x-should-retry: false`. No limit when omitted. @unit ms
+     */
+    timeoutMs?: number;
     /** A run directory keeping every solved request (store.sqlite, results.jsonl, trees.jsonl); none when omitted. */
     storeDir?: string;
 }
@@ -60,6 +66,8 @@ export function solverContext(config: SolverConfig): SolverContext {
         maxBudget: config.maxBudget ?? 64,
         maxInFlight: config.maxInFlight ?? 4,
         inFlight: 0,
+        timeoutMs: config.timeoutMs,
+        timedOut: 0,
         log: config.storeDir === undefined ? undefined : new SolveLog(config.storeDir),
     };
 }
@@ -94,19 +102,51 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
     const id = nextId("chatcmpl");
     const created = Math.floor(Date.now() / 1000);
     const model = request.model;
+    // the search stops when the client disconnects or the request runs past the server's time limit
+    const searchAbort = new AbortController();
+    const stopSearch = () => searchAbort.abort(signal.reason);
+    let timedOut = false;
     const solve = async (onProgress?: (line: string) => void) => {
         solvers.inFlight += 1;
+        signal.addEventListener("abort", stopSearch, { once: true });
+        const timer =
+            solvers.timeoutMs === undefined
+                ? undefined
+                : setTimeout(() => {
+                      timedOut = true;
+                      solvers.timedOut += 1;
+                      searchAbort.abort(new RstarError("ABORTED", `solver request ran past ${solvers.timeoutMs} ms`));
+                  }, solvers.timeoutMs);
         try {
+            if (signal.aborted) stopSearch();
             return await solveProblem({ index: 0, question, gold: null }, settings, solvers.services, {
-            signal,
-            onEvent: (event) => {
+                signal: searchAbort.signal,
+                onEvent: (event) => {
                     if (event.type === "rollout-end") onProgress?.(`${settings.algorithm === "best-of-n" ? "sample" : "rollout"} ${event.rollout + 1} done\n`);
                 },
             });
         } finally {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", stopSearch);
             solvers.inFlight -= 1;
         }
     };
+    const failure = (error: unknown) =>
+        timedOut
+            ? {
+                  status: 408,
+                  // OpenAI's clients retry 408 unless told not to: a retry would only run out of time again
+                  headers: { "x-should-retry": "false" },
+                  body: {
+                      error: {
+                          message: `the search ran past this server's limit of ${solvers.timeoutMs} ms per solver request (rstar serve --solver-timeout-ms) and was stopped; ask for a smaller budget (rstar: {rollouts, candidates, samples})`,
+                          type: "timeout_error",
+                          param: null,
+                          code: 408,
+                      },
+                  },
+              }
+            : backendError(error);
     const record = (outcome: ProblemOutcome) => {
         const rendered = render(outcome);
         const position = solvers.log?.add(question, outcome, { id, model });
@@ -118,7 +158,7 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
         try {
             outcome = await solve();
         } catch (error) {
-            return backendError(error);
+            return failure(error);
         }
         const reply = record(outcome);
         return {
@@ -147,7 +187,7 @@ export async function solverChat(solvers: SolverContext, raw: unknown, signal: A
                 outcome = await solve((line) => chunk({ index: 0, delta: { reasoning_content: line }, logprobs: null, finish_reason: null }));
             } catch (error) {
                 if (signal.aborted) return;
-                send(backendError(error).body);
+                send(failure(error).body);
                 return;
             }
             const reply = record(outcome);
