@@ -91,15 +91,4 @@ export function checkSettings(settings: SearchSettings, services: Pick<SearchSer
             `${why} a reward model, and none was given (use --no-leaf-value and --terminal-reward ground-truth|none to search without one)`,
         );
     }
-    const positive: (keyof SearchSettings)[] = ["rollouts", "candidates", "maxTokens", "beamWidth", "samples", "parallelRollouts", "errorThreshold", "codeTimeoutMs"];
-    for (const key of positive) {
-        const value = settings[key];
-        if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-            throw new RstarError("CONFIG_INVALID", `search setting ${key} must be a positive integer, got ${String(value)}`);
-        }
-    }
-    if (!(settings.maxDepth >= 1)) throw new RstarError("CONFIG_INVALID", `search setting maxDepth must be at least 1, got ${settings.maxDepth}`);
-    if (!(settings.temperature >= 0)) throw new RstarError("CONFIG_INVALID", `search setting temperature must be >= 0, got ${settings.temperature}`);
-    if (!(settings.topP > 0 && settings.topP <= 1)) throw new RstarError("CONFIG_INVALID", `search setting topP must be in (0, 1], got ${settings.topP}`);
-    if (settings.stop.length === 0) throw new RstarError("CONFIG_INVALID", "search setting stop must list at least one stop string");
 }
