@@ -12,6 +12,8 @@
  *   answer, so it is never a selection method.
  * The denominator is every graded problem, those with no terminal answer included (official `task_size`).
  */
+import { seededRandom } from "../util/index.js";
+
 
 /** One terminal answer of a problem after grading. */
 export interface GradedTerminal {
@@ -142,17 +144,8 @@ export function computeMetrics(problems: readonly GradedProblem[], voteTopK = 0)
     };
 }
 
-/** Deterministic 32-bit PRNG (mulberry32): the same seed gives the same draws on every machine. */
-export function seededRandom(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** Deterministic 32-bit PRNG (mulberry32), shared with the rest of the package. */
+export { seededRandom };
 
 export interface ScalingPoint {
     k: number;

@@ -1,3 +1,4 @@
+import { seededRandom } from "../util/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import type { DatasetProblem } from "../data/index.js";
 import type { EvolveConfig } from "./config.js";
@@ -24,7 +25,7 @@ export function sampleProblems(config: EvolveConfig, n: number, train: readonly 
         }
         case "random": {
             const order = train.map((_, i) => i);
-            const random = mulberry32(config.seed * 7919 + n);
+            const random = seededRandom(config.seed * 7919 + n);
             for (let i = order.length - 1; i > 0; i -= 1) {
                 const j = Math.floor(random() * (i + 1));
                 [order[i], order[j]] = [order[j] as number, order[i] as number];
@@ -36,16 +37,6 @@ export function sampleProblems(config: EvolveConfig, n: number, train: readonly 
     }
 }
 
-function mulberry32(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 /** Questions searched in a run's results.jsonl, and those with a correct trajectory (pass_any). */
 export function readOutcomes(resultsPath: string): { searched: Set<string>; solved: Set<string> } {

@@ -2,6 +2,8 @@
  * A small seeded PRNG (FNV-1a hash of a string key, then mulberry32): the same key gives the same stream on every
  * platform and Node version, which keeps generated datasets and teacher samples byte-identical across machines.
  */
+import { seededRandom } from "../util/index.js";
+
 export interface Random {
     /** Uniform in [0, 1). */
     next(): number;
@@ -29,14 +31,7 @@ export function hashString(key: string): number {
 
 /** A PRNG seeded by a string key (use `${seed}|${purpose}|${index}` style keys). */
 export function createRandom(key: string): Random {
-    let state = hashString(key);
-    const next = (): number => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const next = seededRandom(hashString(key));
     const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
     return {
         next,

@@ -3,3 +3,4 @@ export type { JsonLine } from "./jsonl.js";
 export { packageRoot, pythonAsset } from "./package-root.js";
 export { findPython } from "./python.js";
 export type { PythonRequirement } from "./python.js";
+export { seededRandom } from "./seeded-random.js";

@@ -1,3 +1,4 @@
+import { seededRandom } from "../../src/util/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type ExecResult, type Sandbox } from "../../src/sandbox/index.js";
 import { programForStep } from "../../src/steps/index.js";
@@ -7,17 +8,7 @@ import { programForStep } from "../../src/steps/index.js";
 // step), whose steps mutate earlier objects, print, draw random numbers, define functions with mutable defaults,
 // alias containers, raise errors, and sometimes use what reuse cannot copy (classes, generators), so both paths run.
 
-/** Small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+const rng = seededRandom;
 
 // Every trajectory starts by making the objects later steps mutate and read.
 const OBJECTS =
