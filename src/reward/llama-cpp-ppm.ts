@@ -89,6 +89,8 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
     private readonly options: LlamaCppPpmOptions;
     private readonly formatInput: RewardInputFormatter;
     private readonly disposal = new AbortController();
+    /** Embeddings running in llama.cpp: dispose waits for them, since freeing a context mid-decode crashes the process. */
+    private readonly running = new Set<Promise<unknown>>();
     private state: Promise<{ model: LlamaModel; context: LlamaEmbeddingContext; contextSize: number; release: () => Promise<void> }> | undefined;
 
     constructor(options: LlamaCppPpmOptions) {
@@ -129,7 +131,13 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
         }
         let embedding;
         try {
-            embedding = await context.getEmbeddingFor(tokens);
+            const running = context.getEmbeddingFor(tokens);
+            this.running.add(running);
+            try {
+                embedding = await running;
+            } finally {
+                this.running.delete(running);
+            }
         } catch (error) {
             this.assertUsable();
             throw new RstarError("INTERNAL", `llama.cpp embedding failed: ${(error as Error).message}`, { cause: error });
@@ -162,6 +170,7 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
         this.state = undefined;
         const loaded = await state?.catch(() => undefined);
         if (loaded !== undefined) {
+            await Promise.allSettled([...this.running]);
             await loaded.context.dispose();
             await loaded.release();
         }

@@ -124,3 +124,23 @@ describe("LlamaCppBackend without a model", () => {
         expect(() => new LlamaCppBackend({ modelPath: "m.gguf", threads: 0 })).toThrow(/threads/);
     });
 });
+
+describe("LlamaCppBackend disposed while completions run", () => {
+    it("waits for the decodes in progress, rejects the calls as disposed, and the process goes on", async () => {
+        const model = "models/policy/model.gguf";
+        const question = "Aisha has $92. Aisha spends $7 on a book. How many dollars does Aisha have at the end?";
+        for (let round = 0; round < 3; round += 1) {
+            const backend = new LlamaCppBackend({ modelPath: model, threads: 1, sequences: 2 });
+            const call = backend.generate({ prompt: sftPrompt(question), n: 4, temperature: 1, topP: 1, maxTokens: 600, stop: [], seed: round });
+            const outcome = call.then(() => "finished", (error: { code?: string }) => error.code ?? "unknown");
+            await new Promise((resolve) => setTimeout(resolve, 20 + 30 * round));
+            await backend.dispose();
+            expect(["BACKEND_DISPOSED", "finished"]).toContain(await outcome);
+        }
+        // The shared model and llama.cpp still serve a fresh backend.
+        const fresh = new LlamaCppBackend({ modelPath: model, threads: 1, sequences: 1 });
+        const result = await fresh.generate({ prompt: sftPrompt(question), n: 1, temperature: 0, topP: 1, maxTokens: 8, stop: [], seed: 0 });
+        expect(result.completions).toHaveLength(1);
+        await fresh.dispose();
+    });
+});

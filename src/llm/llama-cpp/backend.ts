@@ -75,6 +75,8 @@ export class LlamaCppBackend implements LlmBackend {
     private slots: Slot[] = [];
     private free: Slot[] = [];
     private readonly waiters: Waiter[] = [];
+    /** Completions running in llama.cpp: dispose waits for them, since freeing a context mid-decode crashes the process. */
+    private readonly running = new Set<Promise<unknown>>();
 
     constructor(options: LlamaCppBackendOptions) {
         this.options = options;
@@ -124,7 +126,13 @@ export class LlamaCppBackend implements LlmBackend {
             Array.from({ length: request.n }, async (_, index) => {
                 const slot = await this.acquire(signal);
                 try {
-                    return await this.complete(slot, promptTokens, request, index, baseSeed + index, maxTokens, signal);
+                    const running = this.complete(slot, promptTokens, request, index, baseSeed + index, maxTokens, signal);
+                    this.running.add(running);
+                    try {
+                        return await running;
+                    } finally {
+                        this.running.delete(running);
+                    }
                 } catch (error) {
                     call.abort(error);
                     throw error;
@@ -166,6 +174,8 @@ export class LlamaCppBackend implements LlmBackend {
         if (state !== undefined) {
             const loaded = await state.catch(() => undefined);
             if (loaded !== undefined) {
+                // The abort above ends each running completion at its next token; the decode in progress must finish first.
+                await Promise.allSettled([...this.running]);
                 const slots = this.slots;
                 this.slots = [];
                 for (const slot of slots) await slot.context.dispose();
