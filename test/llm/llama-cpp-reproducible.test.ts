@@ -6,6 +6,7 @@ import { loadDataset } from "../../src/data/index.js";
 import { LlamaCppBackend, defaultParallelSequences, type GenerateRequest } from "../../src/llm/index.js";
 import { STEP_STOPS, sftPrompt } from "../../src/steps/index.js";
 import { runRstar as rstar } from "../support/cli.js";
+import { runOutputs } from "../support/run-files.js";
 
 /**
  * Reproducibility of the in-process llama.cpp policy on the shipped policy (models/policy/model.gguf): a completion's
@@ -137,11 +138,7 @@ describe("rstar search with the shipped models is reproducible", () => {
             const result = await rstar([...args, "--rollouts", "2", "--candidates", "4", "--threads", "1", "--concurrency", String(concurrency), "--out", out, "--quiet", "--json"]);
             expect(result.stderr).toBe("");
             expect(result.code).toBe(0);
-            const lines = (file: string) => readFileSync(join(out, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
-            const trees = lines("trees.jsonl").sort((a, b) => String(a["id"]).localeCompare(String(b["id"])));
-            const results = lines("results.jsonl")
-                .sort((a, b) => Number(a["index"]) - Number(b["index"]))
-                .map(({ duration_ms: _duration, ...rest }) => rest);
+            const { trees, results } = runOutputs(out);
             return { trees: JSON.stringify(trees), results: JSON.stringify(results) };
         };
         const first = await run("c1", 1);

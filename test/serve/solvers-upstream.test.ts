@@ -12,6 +12,7 @@ import { defaultSolverModels, startRstarServer } from "../../src/serve/index.js"
 import { solveProblem, type SearchServices } from "../../src/search/index.js";
 import { generateDataset } from "../../src/synth/index.js";
 import { collect, firstLine, spawnRstar, type CliResult } from "../support/cli.js";
+import { runOutputs } from "../support/run-files.js";
 import { SHIPPED_POLICY, SHIPPED_PPM_DIR } from "../support/shipped-models.js";
 
 /**
@@ -187,12 +188,7 @@ describe("rstar search --policy-url at rstar serve", () => {
             const result = await collect(spawnRstar([...args, ...extra, "--out", out, "--quiet", "--json"]));
             expect(result.stderr).toBe("");
             expect(result.code).toBe(0);
-            const lines = (file: string) => readFileSync(join(out, file), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
-            const trees = lines("trees.jsonl").sort((a, b) => String(a["id"]).localeCompare(String(b["id"])));
-            const results = lines("results.jsonl")
-                .sort((a, b) => Number(a["index"]) - Number(b["index"]))
-                .map(({ duration_ms: _duration, ...rest }) => rest);
-            return { trees, results };
+            return runOutputs(out);
         };
         const inProcess = await run("in-process", []);
         const viaServer = await run("via-serve", ["--policy-url", upstreamURL, "--model", "model"]);
