@@ -58,6 +58,10 @@ fi
 # playwright-core; no browser is downloaded.
 command -v chromium >/dev/null 2>&1 || apt_install chromium
 
+# Distributed runs (rstar worker, --queue) keep their queue in Redis; the queue tests start Debian's redis-server on a
+# random loopback port in a temporary directory.
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+
 # util-linux provides unshare (network/PID namespaces for the sandbox); present on Debian by default.
 command -v unshare >/dev/null 2>&1 || apt_install util-linux
 
