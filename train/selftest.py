@@ -22,7 +22,9 @@ from mini_corpus import corpus  # noqa: E402
 from rstar_model import PRESETS, Llama, ModelConfig, apply_rope, rope_tables  # noqa: E402
 from rstar_tokenizer import MARKERS, Tokenizer, gpt2_split, train_bpe  # noqa: E402
 from safetensors_io import load_safetensors, save_safetensors  # noqa: E402
-from trainer import ppm_factor  # noqa: E402
+from ppm_groups import build_groups, group_values  # noqa: E402
+from trainer import ppm_factor, ppm_ids, value_of  # noqa: E402
+from rstar_model import ValueHead  # noqa: E402
 
 failures = []
 
@@ -77,6 +79,58 @@ with tempfile.TemporaryDirectory() as d:
     state = state_from_gguf(tensors, model.cfg.n_layers)
     check("gguf read back", meta["tokenizer.ggml.merges"] == [f"{a} {b}" for a, b in tok.merges] and meta["llama.block_count"] == model.cfg.n_layers
           and all(np.array_equal(state[k], v.numpy()) for k, v in model.state_dict().items()))
+
+# Grouped PPM scoring (each distinct text of a problem run once) gives the per-pair loss and gradients exactly:
+# step pairs whose texts are prefixes of the final-answer pairs' trajectories, a pair sharing one side with another,
+# a second problem, and a text long enough to be truncated (not a prefix of anything any more).
+torch.manual_seed(0)
+ppm_model = Llama(ModelConfig(vocab_size=tok.vocab_size, **PRESETS["test"]))
+ppm_head = ValueHead(ppm_model.cfg.dim)
+torch.nn.init.normal_(ppm_head.summary.weight, std=0.5)  # a head that separates values, so gradients are not tiny
+sols = [r["response"] for r in corpus(4, seed=3)]
+steps = [sol.split("<end_of_step>") for sol in sols]
+q0, q1 = sft_prompt("Q zero"), sft_prompt("Q one")
+traj = lambda k, n: "<end_of_step>".join(steps[k][:n]) + "<end_of_step>"  # noqa: E731
+raw_pairs = [
+    (q0, traj(0, 1), traj(1, 1), 0.5),
+    (q0 + traj(0, 1), traj(0, 2)[len(traj(0, 1)):], traj(1, 2)[len(traj(1, 1)):], 1.0),
+    (q0, sols[0], sols[1], 0.25),
+    (q0, sols[0], sols[2], 0.25),
+    (q1, sols[2], sols[3], 1.0),
+    (q1, sols[3] * 3, sols[2], 1.0),
+]
+MAXLEN = 200
+tuples = [(ppm_ids(tok, pr, a, MAXLEN), ppm_ids(tok, pr, b, MAXLEN), f, pr[:9], "k") for pr, a, b, f in raw_pairs]
+check("grouped scoring: a truncated text", any(len(t[0]) == MAXLEN for t in tuples))
+groups = build_groups(tuples, MAXLEN)
+check("grouped scoring: shares prefixes", sum(len(g.seqs) for g in groups) < 2 * len(tuples), str([len(g.seqs) for g in groups]))
+
+
+def _loss_and_grads(fn):
+    ppm_model.zero_grad()
+    ppm_head.zero_grad()
+    pos, neg, factor = fn()
+    loss = (-torch.nn.functional.logsigmoid(pos - neg) * factor).sum()
+    loss.backward()
+    return float(loss), [p.grad.clone() for p in list(ppm_model.parameters()) + list(ppm_head.parameters())]
+
+
+def _per_pair():
+    values = value_of(ppm_model, ppm_head, [t[0] for t in tuples] + [t[1] for t in tuples])
+    return values[: len(tuples)], values[len(tuples):], torch.tensor([t[2] for t in tuples])
+
+
+def _grouped():
+    pos, neg, factor = group_values(ppm_model, ppm_head, groups)
+    order = [i for g in groups for i in g.indices]
+    inv = sorted(range(len(order)), key=lambda k: order[k])
+    return pos[inv], neg[inv], factor[inv]
+
+
+loss_a, grads_a = _loss_and_grads(_per_pair)
+loss_b, grads_b = _loss_and_grads(_grouped)
+check("grouped scoring: same loss", abs(loss_a - loss_b) < 1e-4 * max(1.0, abs(loss_a)), f"{loss_a} vs {loss_b}")
+check("grouped scoring: same gradients", all(torch.allclose(a, b, atol=1e-5, rtol=1e-3) for a, b in zip(grads_a, grads_b)))
 
 print(json.dumps({"ok": not failures, "failures": failures, "vocab_size": tok.vocab_size}))
 sys.exit(1 if failures else 0)

@@ -43,6 +43,7 @@ from common import InputProblem, Progress, lr_at, make_batches, pad, read_jsonl,
 from gguf_writer import write_gguf  # noqa: E402
 from rstar_model import PRESETS, Llama, ModelConfig, ValueHead, load_checkpoint, load_model_dir, save_checkpoint, write_config  # noqa: E402
 from rstar_tokenizer import BOS_ID, EOS_ID, PAD_ID, Tokenizer, train_bpe  # noqa: E402
+from ppm_groups import batches_of, build_groups, group_values  # noqa: E402
 from ppm_heldout import heldout_report, pair_kind, problem_of, split_by_problem  # noqa: E402
 from safetensors_io import load_safetensors, save_safetensors  # noqa: E402
 
@@ -287,18 +288,19 @@ def value_of(model: Llama, head: ValueHead, seqs: Sequence[List[int]]) -> torch.
 
 
 @torch.no_grad()
-def eval_ppm(model, head, pairs, batch: int) -> Dict[str, object]:
+def eval_ppm(model, head, pairs, batch: int, max_len: int = 768, batch_tokens: int = 16384) -> Dict[str, object]:
     """Pairwise accuracy (r_pos > r_neg, ties count as wrong) and loss; `hits` says which pairs were ranked right."""
     model.eval()
-    hits: List[bool] = []
-    raw: List[Tuple[float, float]] = []
+    hits: List[bool] = [False] * len(pairs)
+    raw: List[Tuple[float, float]] = [(0.0, 0.0)] * len(pairs)
     loss_sum = 0.0
-    for i in range(0, len(pairs), batch):
-        chunk = pairs[i : i + batch]
-        values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
-        pos, neg = values[: len(chunk)], values[len(chunk) :]
-        hits.extend(bool(h) for h in (pos > neg).tolist())
-        raw.extend(zip(pos.tolist(), neg.tolist()))
+    groups = build_groups(pairs, max_len)
+    for chunk in batches_of(groups, range(len(groups)), batch, batch_tokens):
+        pos, neg, _ = group_values(model, head, chunk)
+        indices = [i for g in chunk for i in g.indices]
+        for i, p, n in zip(indices, pos.tolist(), neg.tolist()):
+            hits[i] = p > n
+            raw[i] = (p, n)
         loss_sum += float(-F.logsigmoid(pos - neg).sum())
     model.train()
     total = len(hits)
@@ -362,53 +364,54 @@ def train_ppm(args, progress: Progress) -> dict:
         {"params": list(model.parameters()), "lr": args.lr},
         {"params": list(head.parameters()), "lr": args.head_lr or args.lr},
     ], betas=(0.9, 0.95), weight_decay=args.weight_decay)
-    steps_per_epoch = (len(train) + args.batch - 1) // args.batch
+    steps_per_epoch = len(batches_of(build_groups(train, args.max_len), range(len(set(p[3] for p in train))), args.batch, args.batch_tokens))
     total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
     progress.emit("start", kind="ppm", params=model.num_params() + sum(p.numel() for p in head.parameters()), train_pairs=len(train),
                   test_pairs=len(test), train_problems=len(train_problems), test_problems=len(test_problems), split=split,
                   steps=total_steps, steps_per_epoch=steps_per_epoch)
-    initial = eval_ppm(model, head, test, args.batch) if test else None
+    initial = eval_ppm(model, head, test, args.batch, args.max_len, args.batch_tokens) if test else None
     if initial:
         progress.emit("eval", step=0, epoch=0, accuracy=initial["accuracy"], eval_loss=round(initial["loss"], 4))
     step, epoch = 0, 0
     history = []
     t_start = time.time()
     first_loss = None
-    order = list(range(len(train)))
+    groups = build_groups(train, args.max_len)
+    seen = 0
     while step < total_steps:
         epoch += 1
+        order = list(range(len(groups)))
         rng.shuffle(order)
-        for i in range(0, len(order), args.batch):
+        for chunk in batches_of(groups, order, args.batch, args.batch_tokens):
             if step >= total_steps:
                 break
-            chunk = [train[j] for j in order[i : i + args.batch]]
             lr_scale = lr_at(step, total_steps, 1.0, args.warmup)
             opt.param_groups[0]["lr"] = args.lr * lr_scale
             opt.param_groups[1]["lr"] = (args.head_lr or args.lr) * lr_scale
-            values = value_of(model, head, [p[0] for p in chunk] + [p[1] for p in chunk])
-            pos, neg = values[: len(chunk)], values[len(chunk) :]
-            factor = torch.tensor([p[2] for p in chunk])
-            # official RMTrainer: sum over the batch of -log sigmoid(r_pos - r_neg) * factor
+            # Each distinct text of a problem is scored once (ppm_groups); the loss is the official RMTrainer's:
+            # the sum over the batch's pairs of -log sigmoid(r_pos - r_neg) * factor.
+            pos, neg, factor = group_values(model, head, chunk)
             loss = (-F.logsigmoid(pos - neg) * factor).sum()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             step += 1
+            seen += len(pos)
             value = float(loss)
             first_loss = value if first_loss is None else first_loss
             if step % args.log_every == 0 or step == total_steps or step == 1:
                 progress.emit("step", step=step, steps=total_steps, epoch=epoch, loss=round(value, 4),
-                              pairs_per_s=round(step * args.batch / max(time.time() - t_start, 1e-9), 1))
+                              pairs_per_s=round(seen / max(time.time() - t_start, 1e-9), 1))
                 history.append({"step": step, "loss": round(value, 4)})
         if test:
-            ev = eval_ppm(model, head, test, args.batch)
+            ev = eval_ppm(model, head, test, args.batch, args.max_len, args.batch_tokens)
             progress.emit("eval", step=step, epoch=epoch, accuracy=ev["accuracy"], eval_loss=round(ev["loss"], 4))
             history.append({"step": step, "epoch": epoch, "accuracy": ev["accuracy"]})
     metrics: dict = {"first_loss": first_loss, "steps": step, "train_seconds": round(time.time() - t_start, 1),
                      "split": split, "train_pairs": len(train), "train_problems": len(train_problems)}
     if test:
-        final = eval_ppm(model, head, test, args.batch)
+        final = eval_ppm(model, head, test, args.batch, args.max_len, args.batch_tokens)
         metrics.update({"initial_accuracy": initial["accuracy"] if initial else None, "accuracy": final["accuracy"], "eval_loss": final["loss"],
                         "test_pairs": final["pairs"], "test_problems": len(test_problems), "test_problems_in_training": shared,
                         "heldout": heldout_of(test, final), "heldout_initial": heldout_of(test, initial) if initial else None})
@@ -472,7 +475,7 @@ def evaluate_ppm(args, progress: Progress) -> dict:
     problems = {p[3] for p in pairs}
     progress.emit("start", kind="ppm-eval", params=model.num_params() + model.cfg.dim + 1, test_pairs=len(pairs), test_problems=len(problems))
     t0 = time.time()
-    ev = eval_ppm(model, head, pairs, args.batch)
+    ev = eval_ppm(model, head, pairs, args.batch, args.max_len)
     metrics: dict = {"split": "given", "accuracy": ev["accuracy"], "eval_loss": ev["loss"], "test_pairs": len(pairs),
                      "test_problems": len(problems), "heldout": heldout_of(pairs, ev), "eval_seconds": round(time.time() - t0, 1)}
     if args.train_pairs:
@@ -565,7 +568,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--head-lr", type=float, default=0.0, help="value head learning rate (default --lr)")
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--batch", type=int, default=16, help="pairs per optimizer step (whole problems: a step takes problems until it has this many)")
+    p.add_argument("--batch-tokens", type=int, default=16384, help="most padded tokens in one forward pass")
 
     e = sub.add_parser("eval-ppm", help="pairwise accuracy of a trained PPM directory on pairs, overall and by kind (no training)")
     e.add_argument("--model", required=True, help="PPM directory: model.gguf + config.json (or checkpoint.pt) and value_head.safetensors")
