@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
+import { ppmHeldoutOf } from "./report.js";
 import { sampleProblems } from "./sample.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
@@ -83,5 +84,23 @@ describe("problem sampling per round", () => {
         expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
         expect(questions(sampleProblems(config("all", null), 1, train, new Set(), new Set()))).toHaveLength(10);
         expect(questions(sampleProblems(config("unsolved", 2), 2, train, new Set(["q1"]), new Set(["q1", "q2", "q5", "q7"])))).toEqual(["q2", "q5"]);
+    });
+});
+
+describe("round report", () => {
+    it("lifts the PPM trainer's problem-disjoint held-out accuracy by kind into the report", () => {
+        const figure = (accuracy: number, pairs: number) => ({ pairs, problems: 3, correct: Math.round(accuracy * pairs), accuracy, wilson95: [0.1, 0.9], bootstrap95: [0.2, 0.8] });
+        const metrics = { accuracy: 0.6, heldout: { ...figure(0.6, 10), by_kind: { code_vs_code: figure(0.5, 4), final_answer: figure(0.75, 4), code_vs_answer: { pairs: 0, problems: 0, correct: 0, accuracy: null, wilson95: null } } } };
+        expect(ppmHeldoutOf(metrics)).toEqual({
+            accuracy: 0.6, pairs: 10, problems: 3, wilson95: [0.1, 0.9],
+            byKind: {
+                code_vs_code: { accuracy: 0.5, pairs: 4, problems: 3, wilson95: [0.1, 0.9] },
+                final_answer: { accuracy: 0.75, pairs: 4, problems: 3, wilson95: [0.1, 0.9] },
+                code_vs_answer: { accuracy: null, pairs: 0, problems: 0, wilson95: null },
+            },
+        });
+        // A PPM trained on too few pairs to hold any out, or by a command trainer: no figure rather than a wrong one.
+        expect(ppmHeldoutOf({ accuracy: null })).toBeNull();
+        expect(ppmHeldoutOf(null)).toBeNull();
     });
 });

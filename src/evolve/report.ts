@@ -41,11 +41,50 @@ export interface RoundReport {
     /** What the trainers reported (metrics.json of `rstar train`; null for a command trainer that writes none). */
     policyMetrics: unknown;
     ppmMetrics: unknown;
+    /**
+     * The round's PPM on the pairs of problems it never trained on (the trainer holds out whole problems): accuracy
+     * overall and by kind with sample sizes and Wilson intervals. Null when the PPM came from a command trainer.
+     */
+    ppmHeldout: PpmHeldout | null;
     evals: Record<string, EvalRow>;
     /** Seconds per stage (all attempts), and status. */
     stages: Record<string, { status: string; seconds: number; note: string | null }>;
     secondsTotal: number;
-    todo: string[];
+}
+
+export interface HeldoutFigure {
+    accuracy: number | null;
+    pairs: number;
+    problems: number;
+    wilson95: unknown;
+}
+export interface PpmHeldout extends HeldoutFigure {
+    byKind: Record<string, HeldoutFigure>;
+}
+
+/** metrics.heldout of `rstar train ppm` (train/ppm_heldout.py heldout_report) in the report's shape. */
+export function ppmHeldoutOf(metrics: unknown): PpmHeldout | null {
+    if (!isPlainObject(metrics) || !isPlainObject(metrics["heldout"])) return null;
+    const figure = (value: unknown): HeldoutFigure | null => {
+        if (!isPlainObject(value) || typeof value["pairs"] !== "number") return null;
+        return {
+            accuracy: typeof value["accuracy"] === "number" ? value["accuracy"] : null,
+            pairs: value["pairs"],
+            problems: typeof value["problems"] === "number" ? value["problems"] : 0,
+            wilson95: value["wilson95"] ?? null,
+        };
+    };
+    const heldout = metrics["heldout"];
+    const overall = figure(heldout);
+    if (overall === null) return null;
+    const byKind: Record<string, HeldoutFigure> = {};
+    if (isPlainObject(heldout["by_kind"])) {
+        for (const [kind, value] of Object.entries(heldout["by_kind"])) {
+            const f = figure(value);
+            if (f !== null) byKind[kind] = f;
+        }
+    }
+    return { ...overall, byKind };
 }
 
 export function buildRoundReport(dir: string, n: number, state: RoundState, searchRuns: string[]): RoundReport {
@@ -84,6 +123,7 @@ export function buildRoundReport(dir: string, n: number, state: RoundState, sear
         const s = state.stages[name];
         return [name, { status: s?.status ?? "pending", seconds: round3(s?.seconds ?? 0), note: s?.note ?? null }];
     }));
+    const ppmMetrics = state.artifacts.ppm === null ? null : readJson(join(dir, state.artifacts.ppm, "metrics.json"));
     return {
         format: ROUND_REPORT_FORMAT,
         round: n,
@@ -96,12 +136,11 @@ export function buildRoundReport(dir: string, n: number, state: RoundState, sear
         policy: state.artifacts.policy,
         ppm: state.artifacts.ppm,
         policyMetrics: state.artifacts.policy === null ? null : readJson(join(dir, state.artifacts.policy, "metrics.json")),
-        ppmMetrics: state.artifacts.ppm === null ? null : readJson(join(dir, state.artifacts.ppm, "metrics.json")),
+        ppmMetrics,
+        ppmHeldout: ppmHeldoutOf(ppmMetrics),
         evals,
         stages,
         secondsTotal: round3(Object.values(stages).reduce((sum, s) => sum + s.seconds, 0)),
-        // What the issue's table asks for and this round does not compute yet (see docs/evolve.md).
-        todo: ["PPM pairwise accuracy on problem-disjoint held-out pairs by step kind (the ppm metrics above report the trainer's own held-out split only)"],
     };
 }
 
@@ -118,6 +157,8 @@ export function writeEvolveReport(dir: string, rounds: number): string {
         coverage: r.coverage,
         sft_records: r.sftRecords,
         ppm_pairs: r.ppmPairs,
+        ppm_heldout: r.ppmHeldout?.accuracy ?? null,
+        ppm_heldout_final_answer: r.ppmHeldout?.byKind["final_answer"]?.accuracy ?? null,
         ...Object.fromEntries(Object.entries(r.evals).map(([name, row]) => [name, row.accuracy])),
         seconds: r.secondsTotal,
     }));

@@ -197,6 +197,8 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         const report = JSON.parse(readFileSync(join(killed, "report.json"), "utf8")) as { table: Record<string, unknown>[]; rounds: { round: number; sftRecords: number; finalAnswerPairs: number | null; evals: Record<string, { accuracy: number | null }>; stages: Record<string, { seconds: number }> }[] };
         expect(report.table.map((row) => row["round"])).toEqual([1, 2]);
         expect(report.rounds[0]?.sftRecords).toBeGreaterThan(0);
+        // The PPM columns are always there (null when the round held out no pairs).
+        expect(Object.keys(report.table[0] ?? {})).toEqual(expect.arrayContaining(["ppm_heldout", "ppm_heldout_final_answer"]));
         // extract-ppm ran with the paper's final-answer pairs and its --json summary reached the report.
         expect(report.rounds[0]?.finalAnswerPairs).toEqual(expect.any(Number));
         expect(r1["extract-ppm"]?.command).toContain("--final-pairs paper");
