@@ -324,6 +324,11 @@ function SearchRunPage({ summary, entry, runs }: { summary: SearchRunSummary; en
             {entry !== undefined ? <Progress entry={entry} /> : null}
             <SettingsTable summary={summary} />
             <h2>Metrics</h2>
+            {summary.config?.settings?.["terminalReward"] === "ground-truth" ? (
+                <p class="warn" id="saw-gold">
+                    This search used ground-truth terminal rewards: its selection saw the gold answer, so its "selected" accuracy is pass@any, not an accuracy.
+                </p>
+            ) : null}
             <MetricsTable summary={summary} />
             <h2>Problems</h2>
             <div class="filters">

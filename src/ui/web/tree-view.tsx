@@ -1,6 +1,7 @@
 import { hierarchy, tree as treeLayout, type HierarchyPointNode } from "d3-hierarchy";
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import type { TreeNode } from "./api.js";
+import { stripMarkers } from "./step.js";
 
 export type ColourScale = "q" | "ppm" | "value";
 
@@ -58,7 +59,7 @@ export interface TreeViewProps {
 }
 
 const DX = 44; // vertical gap between siblings
-const DY = 150; // horizontal gap between depths
+const DY = 190; // horizontal gap between depths
 
 /**
  * The search tree as an SVG diagram laid out by d3-hierarchy (root on the left). Collapsed nodes show how many
@@ -93,7 +94,7 @@ export function TreeView(props: TreeViewProps) {
     const minX = Math.min(0, ...points.map((p) => p.x));
     const maxX = Math.max(0, ...points.map((p) => p.x));
     const maxY = Math.max(0, ...points.map((p) => p.y));
-    const pad = 24;
+    const pad = 40;
     const width = maxY + 2 * DY;
     const height = maxX - minX + 2 * pad;
 
@@ -145,8 +146,14 @@ export function TreeView(props: TreeViewProps) {
     const label = (node: TreeNode) => {
         if (node.parent === null) return "question";
         if (node.final_answer !== null && node.terminal_reason === "answer") return `= ${node.final_answer.length > 14 ? node.final_answer.slice(0, 13) + "…" : node.final_answer}`;
-        if (node.terminal_reason !== null) return node.terminal_reason;
-        return node.tag.split(".").slice(-1)[0] ?? "";
+        if (node.terminal_reason !== null && node.terminal_reason !== "dead-end") return node.terminal_reason;
+        // The step's first line (a code step's comment says what it does), short.
+        const line = stripMarkers(node.code ?? node.text)
+            .split("\n")
+            .map((text) => text.replace(/^#\s*/, "").trim())
+            .find((text) => text !== "");
+        if (line === undefined) return node.tag.split(".").slice(-1)[0] ?? "";
+        return line.length > 24 ? line.slice(0, 23) + "…" : line;
     };
 
     return (
@@ -189,6 +196,7 @@ export function TreeView(props: TreeViewProps) {
                                     <g
                                         class="toggle"
                                         data-toggle={node.tag}
+                                        data-hidden={point.data.hidden}
                                         transform={`translate(0,${-r - 11})`}
                                         onClick={(event) => {
                                             event.stopPropagation();
