@@ -58,7 +58,7 @@ export interface TreeViewProps {
     sizeByVisits: boolean;
 }
 
-const DX = 44; // vertical gap between siblings
+const DX = 62; // vertical gap between siblings
 const DY = 190; // horizontal gap between depths
 
 /**
@@ -189,7 +189,7 @@ export function TreeView(props: TreeViewProps) {
                             >
                                 <title>{`${node.tag} · ${node.kind} · Q ${node.q.toFixed(3)} · visits ${node.visits}${node.ppm === null ? "" : ` · PPM ${node.ppm.toFixed(3)}`}`}</title>
                                 <circle r={r} fill={colourOf(scaleValue(node, scale))} />
-                                <text x={r + 4} dy="0.32em">
+                                <text class="label" y={r + 12} text-anchor="middle">
                                     {label(node)}
                                 </text>
                                 {kids > 0 ? (
