@@ -175,7 +175,7 @@ describe("rstar ui in a real browser", () => {
                         seen.add(Number(await count.innerText()));
                         return Math.max(...seen);
                     },
-                    { timeout: 40_000, intervals: [100] },
+                    { timeout: 40_000, interval: 100 },
                 )
                 .toBe(6);
             expect(seen.size).toBeGreaterThanOrEqual(2);
