@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { get, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,8 +82,16 @@ beforeAll(async () => {
     mkdirSync(dirs.sneaky);
     copyFileSync(join(dirs.hostile, "config.json"), join(dirs.sneaky, "config.json"));
     symlinkSync(join(outside, "secret-run", "store.sqlite"), join(dirs.sneaky, "store.sqlite"));
+    before = snapshot(dirs.search);
     ui = await startUiServer({ dirs: [runs], judge: grader, pollMs: 100, scanMs: 300 });
 }, 180_000);
+
+let before: Map<string, string>;
+
+/** Each file of a run directory with the SHA-256 of its bytes. */
+function snapshot(dir: string): Map<string, string> {
+    return new Map(readdirSync(dir).map((name) => [name, createHash("sha256").update(readFileSync(join(dir, name))).digest("hex")]));
+}
 
 afterAll(async () => {
     await ui?.close();
@@ -224,6 +233,17 @@ describe("rstar ui API", () => {
         expect(page.status).toBe(200);
         expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
         expect(page.headers["x-content-type-options"]).toBe("nosniff");
+    });
+
+    it("never writes to a run: after every endpoint the run's files are byte for byte the same", async () => {
+        const search = await byPath("runs/search-a");
+        for (const path of ["/api/runs", `/api/runs/${search.id}`, `/api/runs/${search.id}/problems`, `/api/runs/${search.id}/problems/0`]) expect((await call(path)).status).toBe(200);
+        const after = snapshot(dirs.search);
+        for (const [name, hash] of before) expect(after.get(name), name).toBe(hash);
+        // A SQLite reader may leave the empty side files of WAL mode behind (any reader does), nothing else.
+        const added = [...after.keys()].filter((name) => !before.has(name));
+        expect(added.every((name) => name === "store.sqlite-wal" || name === "store.sqlite-shm"), added.join()).toBe(true);
+        if (added.includes("store.sqlite-wal")) expect(statSync(join(dirs.search, "store.sqlite-wal")).size).toBe(0);
     });
 
     it("serves the built page and its assets, nothing else", async () => {
