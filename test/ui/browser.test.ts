@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collect, firstLine, spawnRstar } from "../support/cli.js";
 import type { ProblemTree } from "../../src/ui/index.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
-import { HOSTILE, hostileRun, policyFlags, searchRun, writeDataset } from "./fixtures.js";
+import { HOSTILE, evolveShell, hostileRun, policyFlags, searchRun, writeDataset } from "./fixtures.js";
 
 /** Debian's chromium (scripts/setup.sh installs it); playwright-core never downloads a browser here. */
 const CHROMIUM = process.env["RSTAR_CHROMIUM"] ?? "/usr/bin/chromium";
@@ -29,6 +29,9 @@ beforeAll(async () => {
     // Ground-truth terminal rewards, so Q values spread over [-1, 1] (the colour scale has something to show).
     await searchRun(policy, writeDataset(join(base, "four.jsonl"), 4), join(runs, "finished"), ["--terminal-reward", "ground-truth"]);
     hostileRun(join(runs, "hostile"));
+    // An evolve directory around a copy of that run as its round-1 search.
+    evolveShell(join(runs, "evolve"));
+    cpSync(join(runs, "finished"), join(runs, "evolve", "round-1", "search"), { recursive: true });
     viewer = spawnRstar(["ui", runs, "--port", "0"]);
     url = await firstLine(viewer);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
@@ -147,6 +150,21 @@ describe("rstar ui in a real browser", () => {
         expect(await page.locator("main script, main img, #app img").count()).toBe(0);
         expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
         await page.screenshot({ path: join(ARTIFACTS, "escaped.png"), fullPage: true });
+        expect(problems).toEqual([]);
+        await page.close();
+    }, 30_000);
+
+    it("shows an evolve run's rounds and links to each round's runs", async () => {
+        const { page, problems } = await openPage();
+        await page.goto(url);
+        await page.locator("#runs a", { hasText: /^runs\/evolve$/ }).click();
+        await expect.poll(() => page.locator("#rounds tbody tr").count()).toBe(1);
+        expect(await page.locator("#rounds").innerText()).toMatch(/66\.7%/);
+        expect(await page.locator("table.stages").innerText()).toMatch(/search\s+done\s+2\.5/);
+        await page.screenshot({ path: join(ARTIFACTS, "evolve.png"), fullPage: true });
+        await page.locator(".round a", { hasText: "search" }).click();
+        await expect.poll(() => page.locator("#problem-count").innerText()).toBe("4");
+        expect(await page.locator(".crumbs").innerText()).toContain("runs/evolve/round-1/search");
         expect(problems).toEqual([]);
         await page.close();
     }, 30_000);
