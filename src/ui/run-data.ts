@@ -100,7 +100,8 @@ export class RunReader {
         const config = readJson(this.file(run, "config.json"));
         const rounds = roundDirs(run.dir);
         const planned = typeof config?.["rounds"] === "number" ? config["rounds"] : Array.isArray(config?.["rounds"]) ? (config["rounds"] as unknown[]).length : null;
-        const reported = rounds.filter((round) => this.file(run, join(round, "report.json")) !== null).length;
+        const table = readJson(this.file(run, "report.json"))?.["table"];
+        const reported = Math.max(rounds.filter((round) => this.file(run, join(round, "report.json")) !== null).length, Array.isArray(table) ? table.length : 0);
         const updatedAt = Math.max(0, mtime(this.file(run, "report.json")), ...rounds.map((round) => mtime(this.file(run, join(round, "state.json")))));
         return { done: reported, total: planned, failed: 0, finished: planned !== null && reported >= planned, updatedAt };
     }

@@ -112,7 +112,7 @@ describe("rstar ui API", () => {
         const round = answer.body.runs.find((run) => run.path === "runs/evolve/round-1/search") as RunListEntry;
         const evolve = answer.body.runs.find((run) => run.kind === "evolve") as RunListEntry;
         expect(round.parent).toBe(evolve.id);
-        expect(evolve.progress).toMatchObject({ total: 1 });
+        expect(evolve.progress).toMatchObject({ done: 1, total: 1, finished: true });
         // The run outside the root is never listed (the link to it is refused); the link inside is the same run once.
         expect(JSON.stringify(answer.body)).not.toContain("secret-run");
         expect(answer.body.runs.filter((run) => run.path.includes("link-"))).toEqual([]);
