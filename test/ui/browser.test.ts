@@ -133,6 +133,10 @@ describe("rstar ui in a real browser", () => {
         await expect.poll(() => page.locator("#comparison ol.trajectory").count()).toBe(2);
         await page.screenshot({ path: join(ARTIFACTS, "problem.png"), fullPage: true });
         expect(statSync(join(ARTIFACTS, "problem.png")).size).toBeGreaterThan(20_000);
+        // The next problem is one click away.
+        const neighbour = tree.index === 3 ? 2 : tree.index + 1;
+        await page.locator(".pager a", { hasText: `problem ${neighbour}` }).click();
+        await expect.poll(() => page.locator("#question").innerText()).toBe(trees[neighbour]?.question);
         expect(problems).toEqual([]);
         expect(foreign).toEqual([]);
         await page.close();

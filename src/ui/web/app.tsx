@@ -42,9 +42,19 @@ function isLive(entry: RunListEntry): boolean {
     return !entry.progress.finished && Date.now() - entry.progress.updatedAt < 30_000;
 }
 
+/** Re-renders every few seconds, so "updated … ago" and the running badges age while no event arrives. */
+function useClock(everyMs: number): void {
+    const [, setNow] = useState(0);
+    useEffect(() => {
+        const timer = setInterval(() => setNow(Date.now()), everyMs);
+        return () => clearInterval(timer);
+    }, [everyMs]);
+}
+
 export function App() {
     const route = useRoute();
     const { runs, connected } = useRunList();
+    useClock(5000);
     const entry = route.view === "runs" ? undefined : runs?.find((run) => run.id === route.id);
     return (
         <div class="page">
@@ -255,6 +265,7 @@ function SearchRunPage({ summary, entry, runs }: { summary: SearchRunSummary; en
     const [query, setQuery] = useState("");
     const [sort, setSort] = useState<{ key: SortKey; descending: boolean }>({ key: "index", descending: false });
     const [otherId, setOtherId] = useState<string>("");
+    const [limit, setLimit] = useState(PAGE);
     const other = useFetched<{ problems: ProblemRow[] }>(otherId === "" ? null : `api/runs/${otherId}/problems`, runs.find((run) => run.id === otherId)?.progress ?? null, 3000);
     const otherCorrect = useMemo(() => new Map((other.data?.problems ?? []).map((row) => [row.index, row.correct])), [other.data]);
     const rows = useMemo(() => {
@@ -381,7 +392,7 @@ function SearchRunPage({ summary, entry, runs }: { summary: SearchRunSummary; en
                         </tr>
                     </thead>
                     <tbody>
-                        {rows.map((row) => (
+                        {rows.slice(0, limit).map((row) => (
                             <tr key={row.index} data-index={row.index} class={row.correct === true ? "ok-row" : row.correct === false ? "bad-row" : ""}>
                                 <td class="n">
                                     <a href={`#/run/${summary.id}/problem/${row.index}`}>{row.index}</a>
@@ -409,10 +420,18 @@ function SearchRunPage({ summary, entry, runs }: { summary: SearchRunSummary; en
                         ))}
                     </tbody>
                 </table>
+                {rows.length > limit ? (
+                    <button type="button" id="more-problems" onClick={() => setLimit(limit + PAGE)}>
+                        show {Math.min(PAGE, rows.length - limit)} more of {rows.length - limit}
+                    </button>
+                ) : null}
             </div>
         </section>
     );
 }
+
+/** Problem rows drawn at first (and per "show more"): a 10,000-problem run stays quick to sort and filter. */
+const PAGE = 500;
 
 function verdict(correct: boolean | null) {
     if (correct === true) return <span class="ok" aria-label="correct">✓</span>;
@@ -505,9 +524,31 @@ function EvolvePage({ summary }: { summary: EvolveRunSummary }) {
 
 function ProblemPage({ id, index, entry }: { id: string; index: number; entry: RunListEntry | undefined }) {
     const tree = useFetched<ProblemTree>(`api/runs/${id}/problems/${index}`, null);
-    if (tree.error !== null) return <p class="error">{tree.error}</p>;
+    const list = useFetched<{ problems: ProblemRow[] }>(`api/runs/${id}/problems`, entry?.progress.done ?? null, 3000);
+    const indexes = (list.data?.problems ?? []).map((row) => row.index);
+    const at = indexes.indexOf(index);
+    const previous = at > 0 ? indexes[at - 1] : undefined;
+    const next = at >= 0 && at < indexes.length - 1 ? indexes[at + 1] : undefined;
+    const pager = (
+        <nav class="pager" aria-label="problems">
+            {previous !== undefined ? <a href={`#/run/${id}/problem/${previous}`}>← problem {previous}</a> : <span />}
+            <a href={`#/run/${id}`}>all problems</a>
+            {next !== undefined ? <a href={`#/run/${id}/problem/${next}`}>problem {next} →</a> : <span />}
+        </nav>
+    );
+    if (tree.error !== null) return (
+        <>
+            {pager}
+            <p class="error">{tree.error}</p>
+        </>
+    );
     if (tree.data === null) return <p class="note">Loading problem {index}…</p>;
-    return <ProblemExplorer key={`${id}/${index}`} tree={tree.data} runPath={entry?.path ?? ""} />;
+    return (
+        <>
+            {pager}
+            <ProblemExplorer key={`${id}/${index}`} tree={tree.data} runPath={entry?.path ?? ""} />
+        </>
+    );
 }
 
 function initialExpanded(nodes: TreeNode[], chosen: string | null): Set<string> {
