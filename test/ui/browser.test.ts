@@ -78,9 +78,20 @@ describe("rstar ui in a real browser", () => {
         await page.locator("#problems th button", { hasText: "#" }).click();
         expect(await page.locator("#problems tbody tr").first().getAttribute("data-index")).toBe("3");
         await page.screenshot({ path: join(ARTIFACTS, "run.png"), fullPage: true });
+        // Filters: the wrong answers; and, against another run with the same answers (the evolve round's copy of
+        // this run), no problem is right here and wrong there.
+        const id = await runIdOf("runs/finished");
+        const rows = ((await (await fetch(`${url}api/runs/${id}/problems`)).json()) as { problems: { correct: boolean | null }[] }).problems;
+        await page.selectOption("#problem-filter", "wrong");
+        await expect.poll(() => page.locator("#problems tbody tr").count()).toBe(rows.filter((row) => row.correct === false).length);
+        await page.selectOption("#problem-filter", "all");
+        await page.selectOption("#compare-run", { label: "runs/evolve/round-1/search" });
+        await expect.poll(() => page.locator("#problems tbody tr td:last-child .ok, #problems tbody tr td:last-child .bad").count()).toBe(4);
+        await page.selectOption("#problem-filter", "only-here");
+        await expect.poll(() => page.locator("#problems tbody tr").count()).toBe(0);
+        await page.selectOption("#problem-filter", "all");
 
         // The problem whose tree has the most distinct Q values (the colour scale shows them).
-        const id = await runIdOf("runs/finished");
         const trees = await Promise.all([0, 1, 2, 3].map(async (index) => (await (await fetch(`${url}api/runs/${id}/problems/${index}`)).json()) as ProblemTree));
         const spread = (tree: ProblemTree) => new Set(tree.nodes.slice(1).map((node) => node.q)).size;
         const tree = trees.reduce((best, candidate) => (spread(candidate) > spread(best) ? candidate : best));
