@@ -195,6 +195,7 @@ describe("rstar ui in a real browser", () => {
             // The new run appears in the list (the server looks for new runs every 2 s) and is opened.
             const link = page.locator("#runs a", { hasText: "runs/live" });
             await link.waitFor({ timeout: 20_000 });
+            await page.screenshot({ path: join(ARTIFACTS, "runs.png"), fullPage: true });
             await link.click();
             const count = page.locator("#problem-count");
             await count.waitFor();
