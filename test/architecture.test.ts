@@ -16,8 +16,8 @@ const layers: string[][] = [
     ["runs"],
     ["serve", "train"],
     ["eval", "evolve"],
-    ["demo"],
-    ["cli", "viewer"],
+    ["demo", "ui"],
+    ["cli"],
 ];
 
 function layerOf(folder: string): number {

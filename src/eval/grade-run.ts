@@ -77,7 +77,7 @@ export async function gradeRun(
 ): Promise<{ records: EvalProblemRecord[]; graded: GradedProblem[] }> {
     const paths = runPaths(dir);
     if (!existsSync(paths.store)) throw new RstarError("FILE_NOT_FOUND", `${dir} is not a run directory (no ${join(dir, "store.sqlite")})`);
-    const store = new RunStore(paths.store);
+    const store = new RunStore(paths.store, { readOnly: true });
     let stored: { position: number; result: Record<string, unknown>; tree: Record<string, unknown> }[];
     try {
         stored = [...store.all()].sort((a, b) => a.position - b.position);

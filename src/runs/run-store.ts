@@ -15,14 +15,19 @@ export interface StoredProblem {
  */
 export class RunStore {
     private readonly db: Database.Database;
-    private readonly insert: Database.Statement;
+    private readonly insert: Database.Statement | null = null;
 
-    constructor(readonly path: string) {
+    /**
+     * `readOnly` opens an existing store for reading only (a viewer, grading): no schema or journal change, safe while
+     * a search writes to it (WAL readers see each committed problem).
+     */
+    constructor(readonly path: string, options: { readOnly?: boolean } = {}) {
         try {
-            this.db = new Database(path);
+            this.db = options.readOnly === true ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
         } catch (error) {
             throw new RstarError("RUN_STORE", `cannot open the run store ${path}: ${(error as Error).message}`, { cause: error });
         }
+        if (options.readOnly === true) return;
         this.db.pragma("journal_mode = WAL");
         this.db.pragma("synchronous = FULL");
         this.db.exec(`CREATE TABLE IF NOT EXISTS problems (
@@ -46,6 +51,7 @@ export class RunStore {
 
     /** Records a finished problem; returns its sequence number (finish order, 1-based). */
     add(position: number, result: Record<string, unknown>, tree: Record<string, unknown>): number {
+        if (this.insert === null) throw new RstarError("RUN_STORE", `${this.path} was opened read-only`);
         const seq = this.count() + 1;
         try {
             this.insert.run(position, seq, new Date().toISOString(), JSON.stringify(result), JSON.stringify(tree));
@@ -53,6 +59,27 @@ export class RunStore {
             throw new RstarError("RUN_STORE", `cannot record problem ${position} in ${this.path}: ${(error as Error).message}`, { cause: error });
         }
         return seq;
+    }
+
+    /** One finished problem by its dataset position, or null when it is not (yet) in the store. */
+    get(position: number): StoredProblem | null {
+        const row = this.db.prepare("SELECT position, seq, result, tree FROM problems WHERE position = ?").get(position) as
+            | { position: number; seq: number; result: string; tree: string }
+            | undefined;
+        if (row === undefined) return null;
+        return { position: row.position, seq: row.seq, result: JSON.parse(row.result) as Record<string, unknown>, tree: JSON.parse(row.tree) as Record<string, unknown> };
+    }
+
+    /** Finished problems, and those among them that failed (their record carries an error). */
+    counts(): { finished: number; failed: number } {
+        const row = this.db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(json_extract(result, '$.error') IS NOT NULL), 0) AS failed FROM problems").get() as { n: number; failed: number };
+        return { finished: row.n, failed: row.failed };
+    }
+
+    /** Every finished problem's result record (no trees: cheaper), by dataset position. */
+    *results(): Generator<{ position: number; result: Record<string, unknown> }> {
+        const rows = this.db.prepare("SELECT position, result FROM problems ORDER BY position").iterate() as IterableIterator<{ position: number; result: string }>;
+        for (const row of rows) yield { position: row.position, result: JSON.parse(row.result) as Record<string, unknown> };
     }
 
     /** Every finished problem in finish order, one at a time (bounded memory). */
