@@ -9,6 +9,8 @@ export interface ReportRun {
     dir: string;
     summary: EvalSummary;
     records: EvalProblemRecord[];
+    /** An evaluation of a self-evolution round: the evolve directory, round, split and method. */
+    evolve?: { dir: string; round: number; split: string; method: string };
 }
 
 /** Renders a Vega-Lite spec to an SVG string in Node (Vega's headless renderer; no browser, no canvas). */

@@ -1,4 +1,5 @@
-import { renderSvg, roundsAccuracySpec, roundsTimeSpec, type RoundPoint } from "./report-charts.js";
+import { pairedDifference } from "./metrics.js";
+import { renderSvg, roundsAccuracySpec, roundsTimeSpec, type ReportRun, type RoundPoint } from "./report-charts.js";
 
 /**
  * The rounds section of `rstar report` for a self-evolution directory: one table across rounds, accuracy by round per
@@ -58,8 +59,51 @@ function heldoutCell(h: RoundsHeldout | null): string {
     return `<td class="n">${pct(h.accuracy)}${interval(h.wilson95)} <span class="ci">${h.pairs} pairs</span></td>`;
 }
 
-/** The section's HTML (tables and inline SVG charts). `index` keeps element ids unique when several directories are shown. */
-export async function roundsSection(input: RoundsInput, index = 0): Promise<string> {
+/**
+ * Paired differences between the round's evaluations, from their per-problem records: within each round and split every
+ * method against each earlier one (in column order), and for each split and method the last round against the first.
+ */
+function pairedTable(runs: readonly ReportRun[], columns: readonly { split: string; method: string }[], id: string): string {
+    const tagged = runs.filter((run) => run.evolve !== undefined);
+    const find = (round: number, split: string, method: string) => tagged.find((run) => run.evolve?.round === round && run.evolve.split === split && run.evolve.method === method);
+    const rounds = [...new Set(tagged.map((run) => run.evolve?.round as number))].sort((a, b) => a - b);
+    const comparisons: { label: string; a: ReportRun; b: ReportRun }[] = [];
+    for (const round of rounds) {
+        for (const [i, later] of columns.entries()) {
+            for (const earlier of columns.slice(0, i)) {
+                if (earlier.split !== later.split) continue;
+                const a = find(round, later.split, later.method);
+                const b = find(round, earlier.split, earlier.method);
+                if (a !== undefined && b !== undefined) comparisons.push({ label: `round ${round} · ${later.split}: ${later.method} − ${earlier.method}`, a, b });
+            }
+        }
+    }
+    const first = rounds[0];
+    const last = rounds[rounds.length - 1];
+    if (first !== undefined && last !== undefined && last > first) {
+        for (const c of columns) {
+            const a = find(last, c.split, c.method);
+            const b = find(first, c.split, c.method);
+            if (a !== undefined && b !== undefined) comparisons.push({ label: `${c.split} · ${c.method}: round ${last} − round ${first}`, a, b });
+        }
+    }
+    const rows = comparisons.flatMap(({ label, a, b }) => {
+        const byIndex = new Map(b.records.map((record) => [record.index, record.correct]));
+        const shared = a.records.filter((record) => byIndex.has(record.index));
+        if (shared.length === 0) return [];
+        const diff = pairedDifference(shared.map((record) => record.correct), shared.map((record) => byIndex.get(record.index) as boolean), { seed: 0 });
+        const beyond = diff.ci95.low > 0 || diff.ci95.high < 0;
+        return [`<tr><td>${escape(label)}</td><td class="n">${diff.problems}</td><td class="n">${diff.difference >= 0 ? "+" : ""}${(100 * diff.difference).toFixed(1)} pts</td><td>[${(100 * diff.ci95.low).toFixed(1)}, ${(100 * diff.ci95.high).toFixed(1)}]${beyond ? ' <span class="ok">beyond</span>' : ""}</td><td class="n">${diff.onlyA}</td><td class="n">${diff.onlyB}</td></tr>`];
+    });
+    if (rows.length === 0) return "";
+    return `<h3>Paired differences across methods and rounds</h3><p class="note">Same problems, selected answers; 95% percentile bootstrap over problems (2,000 resamples, seed 0); "beyond": the interval excludes 0.</p><table id="${id}"><thead><tr><th>comparison</th><th>problems</th><th>difference</th><th>95% interval (pts)</th><th>only first right</th><th>only second right</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/**
+ * The section's HTML (tables and inline SVG charts). `runs`: the loaded evaluation runs of this directory (tagged with
+ * their round, split and method), for the paired differences. `index` keeps element ids unique across directories.
+ */
+export async function roundsSection(input: RoundsInput, runs: readonly ReportRun[] = [], index = 0): Promise<string> {
     const suffix = index === 0 ? "" : `-${index + 1}`;
     const rows = input.rounds;
     const columns = evalColumns(rows);
@@ -104,5 +148,6 @@ export async function roundsSection(input: RoundsInput, index = 0): Promise<stri
 <p class="note">From rstar evolve's round reports (round-N/report.json; a round still running is read from its state and the stages it finished).${planned}
 Coverage: share of the round's searched problems with a correct trajectory. PPM held-out: the round's PPM on the preference pairs of the problems its trainer held out whole (95% Wilson interval). Evaluations: selected-answer accuracy with its 95% Wilson interval and n problems.</p>
 <div class="wide">${table}</div>${accuracyChart}
+${pairedTable(runs, columns, `rounds-paired${suffix}`)}
 <h3>Time per stage (seconds)</h3>${timeChart}<div class="wide">${stageTable}</div>`;
 }

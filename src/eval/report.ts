@@ -179,9 +179,9 @@ export async function buildReport(runs: readonly ReportRun[], options: ReportOpt
     const evolve = options.evolve ?? [];
     if (runs.length === 0 && evolve.length === 0) throw new RstarError("INVALID_ARGUMENT", "the report needs at least one run");
     const roundsHtml: string[] = [];
-    for (const [i, input] of evolve.entries()) roundsHtml.push(await roundsSection(input, i));
+    for (const [i, input] of evolve.entries()) roundsHtml.push(await roundsSection(input, runs.filter((run) => run.evolve?.dir === input.dir), i));
     const generated = (options.generatedAt ?? new Date()).toISOString();
-    const sources = [...evolve.map((input) => input.dir), ...runs.map((run) => run.dir)];
+    const sources = [...evolve.map((input) => input.dir), ...runs.filter((run) => run.evolve === undefined).map((run) => run.dir)];
     const head = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escape(options.title)}</title><style>${CSS}</style></head>

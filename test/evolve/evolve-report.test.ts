@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -176,7 +176,37 @@ describe("rstar report on an evolve directory", () => {
         expect(metrics).toContain(`<tr><td>round 2 · test · maj@4</td><td class="n">${maj.problems}</td><td class="n">${pct(maj.accuracy)} `);
         expect(html).toContain('<div class="chart" id="chart-metrics"><svg');
         expect(html).toContain('<div class="chart" id="chart-scaling"><svg');
+
+        // Paired differences from the per-problem records: methods within a round and split, last round against the first.
+        const correct = (n: number, split: string, method: string) => readFileSync(join(evalDir(n, split, method), "problems.jsonl"), "utf8").trim().split("\n").map((line) => (JSON.parse(line) as { correct: boolean }).correct);
+        const paired = /<table id="rounds-paired">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? "";
+        const pairedRows = [...paired.matchAll(/<tr><td>([^<]*)<\/td><td class="n">(\d+)<\/td><td class="n">([^<]*)<\/td>/g)].map((m) => [m[1], m[2], m[3]]);
+        const diff = (a: boolean[], b: boolean[]) => {
+            const d = (100 * a.reduce((sum, x, i) => sum + Number(x) - Number(b[i]), 0)) / a.length;
+            return `${d >= 0 ? "+" : ""}${d.toFixed(1)} pts`;
+        };
+        expect(pairedRows).toEqual([
+            ["round 1 · test: maj@4 − greedy", "5", diff(correct(1, "test", "maj@4"), correct(1, "test", "greedy"))],
+            ["round 2 · test: maj@4 − greedy", "5", diff(correct(2, "test", "maj@4"), correct(2, "test", "greedy"))],
+            ["test · greedy: round 2 − round 1", "5", diff(correct(2, "test", "greedy"), correct(1, "test", "greedy"))],
+            ["test · maj@4: round 2 − round 1", "5", diff(correct(2, "test", "maj@4"), correct(1, "test", "maj@4"))],
+        ]);
     }, 120_000);
+
+    it("two evolve directories side by side keep their runs and sections apart", async () => {
+        const copy = join(root, "evolve-copy");
+        cpSync(dir, copy, { recursive: true });
+        const out = join(root, "two.html");
+        const made = await runRstar(["report", dir, copy, "--out", out]);
+        expect(made.code, made.stderr).toBe(0);
+        const html = readFileSync(out, "utf8");
+        expect(html).toContain('<table id="rounds" class="rounds">');
+        expect(html).toContain('<table id="rounds-2" class="rounds">');
+        expect(html).toContain('<div class="chart" id="chart-rounds-accuracy-2"><svg');
+        for (const name of ["evolve · round 1 · test · greedy", "evolve-copy · round 2 · ood · greedy"]) expect(html).toContain(`<h3>${name}</h3>`);
+        const metrics = /<table id="metrics">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? "";
+        expect([...metrics.matchAll(/<tr><td>/g)]).toHaveLength(10);
+    }, 60_000);
 
     it("an evolve directory whose first round is still searching renders its rounds table alone", async () => {
         const early = join(root, "early");
