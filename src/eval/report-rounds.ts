@@ -131,7 +131,15 @@ export async function roundsSection(input: RoundsInput, runs: readonly ReportRun
     const accuracySpec = roundsAccuracySpec(points);
     const accuracyChart = accuracySpec === null ? "" : `<div class="chart" id="chart-rounds-accuracy${suffix}">${await renderSvg(accuracySpec)}</div>`;
 
-    const stageNames = [...new Set(rows.flatMap((row) => row.stages.map((s) => s.name)))];
+    // Stage names in run order: a stage only a later round has goes after the stage it follows there.
+    const stageNames: string[] = [];
+    for (const row of rows) {
+        row.stages.forEach((stage, i) => {
+            if (stageNames.includes(stage.name)) return;
+            const before = i === 0 ? -1 : stageNames.indexOf(row.stages[i - 1]?.name ?? "");
+            stageNames.splice(before + 1, 0, stage.name);
+        });
+    }
     const stageRows = rows.flatMap((row) => row.stages.filter((s) => s.seconds > 0).map((s) => ({ round: row.round, stage: s.name, seconds: s.seconds })));
     const timeSpec = roundsTimeSpec(stageRows);
     const timeChart = timeSpec === null ? "" : `<div class="chart" id="chart-rounds-time${suffix}">${await renderSvg(timeSpec)}</div>`;

@@ -162,6 +162,7 @@ describe("rstar report on an evolve directory", () => {
         expect(time).toContain("mark-rect");
         expect(time).toContain(">train-sft<");
         const stages = /<table id="rounds-stages"[^>]*>([\s\S]*?)<\/table>/.exec(html)?.[1] ?? "";
+        expect([...stages.matchAll(/<tr><td>([^<]*)<\/td>/g)].map((m) => m[1])).toEqual(["sample", "search", "extract-sft", "extract-ppm", "train-sft", "train-ppm", "eval-test-greedy", "eval-test-maj@4", "eval-ood-greedy", "report"]);
         expect(stages).toContain("<tr><td>train-sft</td><td class=\"n\">120.8</td><td class=\"n\">120.8</td><td class=\"n\">17.5 <span class=\"ci\">running</span></td></tr>");
 
         // The rounds' evaluations are runs of the report, named by round, split and method, with the usual sections.
