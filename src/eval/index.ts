@@ -9,4 +9,6 @@ export { wilson, rate, choose, problemVerdicts, computeMetrics, scalingCurve, sc
 export type { GradedProblem, GradedTerminal, Interval, Rate, Metrics, ScalingPoint, ScalingOptions, PairedDifference, ProblemVerdicts } from "./metrics.js";
 export { buildReport, loadReportRun, project } from "./report.js";
 export type { ReportRun, ReportOptions, ProjectionOptions, Projection } from "./report.js";
-export { renderSvg, scalingSpec, metricsSpec, difficultySpec, costSpec } from "./report-charts.js";
+export { renderSvg, scalingSpec, metricsSpec, difficultySpec, costSpec, roundsAccuracySpec, roundsTimeSpec } from "./report-charts.js";
+export { roundsSection } from "./report-rounds.js";
+export type { RoundsInput, RoundsRow } from "./report-rounds.js";

@@ -9,6 +9,8 @@ export interface ReportRun {
     dir: string;
     summary: EvalSummary;
     records: EvalProblemRecord[];
+    /** An evaluation of a self-evolution round: the evolve directory, round, split and method. */
+    evolve?: { dir: string; round: number; split: string; method: string };
 }
 
 /** Renders a Vega-Lite spec to an SVG string in Node (Vega's headless renderer; no browser, no canvas). */
@@ -145,6 +147,76 @@ export function costSpec(runs: readonly ReportRun[]): TopLevelSpec {
                 color: { field: "run", type: "nominal", legend: null },
                 tooltip: [{ field: "run" }, { field: "value", format: ".2f" }],
             },
+        },
+    } as unknown as TopLevelSpec;
+}
+
+/** One evaluation of one self-evolution round (accuracy with its 95% interval), as the rounds chart takes it. */
+export interface RoundPoint {
+    round: number;
+    split: string;
+    method: string;
+    accuracy: number;
+    low: number | null;
+    high: number | null;
+}
+
+/**
+ * Accuracy by round, one line per evaluation method, one panel per split, with 95% interval bars. Methods are spread
+ * a little along the round axis so their interval bars do not cover each other.
+ */
+export function roundsAccuracySpec(points: readonly RoundPoint[]): TopLevelSpec | null {
+    if (points.length === 0) return null;
+    const methods = [...new Set(points.map((p) => p.method))];
+    const splits = [...new Set(points.map((p) => p.split))];
+    const rounds = [...new Set(points.map((p) => p.round))].sort((a, b) => a - b);
+    const spread = 0.08;
+    const values = points.map((p) => ({
+        ...p,
+        x: p.round + (methods.indexOf(p.method) - (methods.length - 1) / 2) * spread,
+        low: p.low ?? p.accuracy,
+        high: p.high ?? p.accuracy,
+    }));
+    const x = { field: "x", type: "quantitative", title: "round", scale: { domain: [rounds[0]! - 0.5, rounds[rounds.length - 1]! + 0.5], nice: false }, axis: { values: rounds, format: "d" } };
+    const color = { field: "method", type: "nominal", title: "method", sort: methods, legend: { labelLimit: 300 } };
+    const layer = [
+        { mark: { type: "rule", strokeWidth: 1.5 }, encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, color } },
+        {
+            mark: { type: "line", point: true },
+            encoding: {
+                x,
+                y: { field: "accuracy", type: "quantitative", title: "accuracy", axis: { format: ".0%" }, scale: { domain: [0, 1] } },
+                color,
+                tooltip: [{ field: "round" }, { field: "split" }, { field: "method" }, { field: "accuracy", format: ".1%" }, { field: "low", format: ".1%" }, { field: "high", format: ".1%" }],
+            },
+        },
+    ];
+    return {
+        ...base,
+        title: "Accuracy by round (bars: 95% intervals)",
+        data: { values },
+        facet: { column: { field: "split", type: "nominal", title: null, sort: splits } },
+        spec: { width: 300, height: 220, layer },
+    } as unknown as TopLevelSpec;
+}
+
+/** Seconds per stage in each round, stacked. */
+export function roundsTimeSpec(rows: readonly { round: number; stage: string; seconds: number }[]): TopLevelSpec | null {
+    if (rows.length === 0) return null;
+    const stages = [...new Set(rows.map((r) => r.stage))];
+    return {
+        ...base,
+        title: "Time per stage and round",
+        data: { values: rows.map((r) => ({ ...r, order: stages.indexOf(r.stage) })) },
+        width: 560,
+        height: { step: 26 },
+        mark: "bar",
+        encoding: {
+            y: { field: "round", type: "ordinal", title: "round" },
+            x: { field: "seconds", type: "quantitative", title: "seconds", stack: "zero" },
+            color: { field: "stage", type: "nominal", sort: stages, scale: { scheme: "category20" }, legend: { labelLimit: 300, columns: 2 } },
+            order: { field: "order" },
+            tooltip: [{ field: "round" }, { field: "stage" }, { field: "seconds", format: ".1f" }],
         },
     } as unknown as TopLevelSpec;
 }

@@ -8,6 +8,7 @@ import type { AnswerJudge } from "../search/index.js";
 import { gradeRun, type EvalProblemRecord, type TrajectoryStep } from "./grade-run.js";
 import { pairedDifference } from "./metrics.js";
 import { costSpec, difficultySpec, metricsSpec, renderSvg, scalingSpec, type ReportRun } from "./report-charts.js";
+import { roundsSection, type RoundsInput } from "./report-rounds.js";
 import { evalPaths, readEval, summarize, type EvalSummary } from "./run-eval.js";
 
 hljs.registerLanguage("python", python);
@@ -24,7 +25,7 @@ export async function loadReportRun(dir: string, judge: AnswerJudge): Promise<Re
         return { name: `${summary.method} (${basename(dir)})`, dir, summary, records };
     }
     const paths = runPaths(dir);
-    if (!existsSync(paths.config)) throw new RstarError("FILE_NOT_FOUND", `${dir} is neither an evaluation (eval.json) nor a search run (config.json)`);
+    if (!existsSync(paths.config)) throw new RstarError("FILE_NOT_FOUND", `${dir} is neither an evaluation (eval.json), a search run (config.json) nor an evolve directory (report.json, or config.json and round-N/)`);
     const config = await readRunConfig(paths.config);
     const { records, graded } = await gradeRun(dir, new Map(), judge, { voteTopK: config.settings.voteTopK, selection: config.settings.answerSelection });
     const summary = summarize({
@@ -58,6 +59,8 @@ export interface ReportOptions {
     /** Most problems listed per run in the per-problem table (default 1000). */
     maxProblemRows?: number;
     generatedAt?: Date;
+    /** Self-evolution directories: a rounds section each, before the runs (which may then be none). */
+    evolve?: readonly RoundsInput[];
 }
 
 export interface Projection {
@@ -173,7 +176,20 @@ function pairedRows(runs: readonly ReportRun[]): string {
 
 /** The report: one self-contained HTML page (inline CSS and SVG, no scripts, no network). */
 export async function buildReport(runs: readonly ReportRun[], options: ReportOptions): Promise<string> {
-    if (runs.length === 0) throw new RstarError("INVALID_ARGUMENT", "the report needs at least one run");
+    const evolve = options.evolve ?? [];
+    if (runs.length === 0 && evolve.length === 0) throw new RstarError("INVALID_ARGUMENT", "the report needs at least one run");
+    const roundsHtml: string[] = [];
+    for (const [i, input] of evolve.entries()) roundsHtml.push(await roundsSection(input, runs.filter((run) => run.evolve?.dir === input.dir), i));
+    const generated = (options.generatedAt ?? new Date()).toISOString();
+    const sources = [...evolve.map((input) => input.dir), ...runs.filter((run) => run.evolve === undefined).map((run) => run.dir)];
+    const head = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(options.title)}</title><style>${CSS}</style></head>
+<body>
+<h1>${escape(options.title)}</h1>
+<p class="note">Generated ${generated} by rstar report from ${sources.map((dir) => escape(dir)).join(", ")}. Answers are graded after selection; pass@K is an oracle (it looks at the gold answer). Intervals: 95% Wilson.</p>
+${roundsHtml.join("\n")}`;
+    if (runs.length === 0) return `${head}\n<p class="note">No finished evaluation runs yet.</p>\n</body></html>\n`;
     const charts: { id: string; svg: string }[] = [];
     charts.push({ id: "chart-metrics", svg: await renderSvg(metricsSpec(runs)) });
     const scaling = scalingSpec(runs);
@@ -228,13 +244,7 @@ a server runs as many problems at once as the measured run's concurrency, so a p
 start-up or data movement counted. Change N, K and M with <code>rstar report --problems N --rollouts K --servers M</code>.</p>`;
 
     const problemsSection = runs.map((run) => `<h3>${escape(run.name)}</h3>${problemRows(run, options.maxProblemRows ?? 1000)}`).join("");
-    const generated = (options.generatedAt ?? new Date()).toISOString();
-    return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(options.title)}</title><style>${CSS}</style></head>
-<body>
-<h1>${escape(options.title)}</h1>
-<p class="note">Generated ${generated} by rstar report from ${runs.map((run) => escape(run.dir)).join(", ")}. Answers are graded after selection; pass@K is an oracle (it looks at the gold answer). Intervals: 95% Wilson.</p>
+    return `${head}
 ${leakWarning}
 <h2>Settings</h2><div class="wide">${settingsTable}</div>
 <h2>Metrics</h2><div class="wide">${metricsTable}</div>${chart("chart-metrics")}

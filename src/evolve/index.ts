@@ -9,3 +9,5 @@ export { ROUND_REPORT_FORMAT, EVOLVE_REPORT_FORMAT } from "./report.js";
 export type { RoundReport } from "./report.js";
 export { STATE_FORMAT, readState } from "./state.js";
 export type { RoundState, StageState } from "./state.js";
+export { isEvolveDir, readEvolveDir } from "./report-dir.js";
+export type { EvolveDirView, EvolveRoundView, EvolveEvalView } from "./report-dir.js";

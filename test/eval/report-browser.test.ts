@@ -1,10 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildRoundReport, writeEvolveReport } from "../../src/evolve/report.js";
+import { STATE_FORMAT, type RoundState } from "../../src/evolve/state.js";
 import { startSimulatedPolicyServer, type SimulatedPolicyServer } from "../support/simulated-policy.js";
 
 /** Debian's chromium (scripts/setup.sh installs it); playwright-core never downloads a browser here. */
@@ -96,4 +98,52 @@ describe("rstar report in a real browser", () => {
         expect(requests.filter((url) => !url.startsWith("file:"))).toEqual([]);
         await page.close();
     }, 240_000);
+
+    it("an evolve directory: the rounds table and the accuracy-by-round and time charts render (made from the runs above)", async () => {
+        // Round 1 evaluated with maj@2, round 2 with maj@8 (the runs of the test above), in the evolve layout.
+        const evolve = join(dir, "evolve");
+        writeFileSync(join(mkdirp(evolve), "config.json"), JSON.stringify({ rounds: [{}, {}] }));
+        for (const [n, run, name] of [[1, "maj2", "test-maj-at-2"], [2, "maj8", "test-maj-at-8"]] as const) {
+            const rd = join(evolve, `round-${n}`);
+            cpSync(join(dir, run), join(rd, "eval", name), { recursive: true });
+            const stages = Object.fromEntries(["search", "train-sft", `eval-${name}`].map((stage, i) => [stage, { status: "done" as const, command: null, startedAt: null, finishedAt: null, seconds: 10 * (i + 1) * n, attempts: 1, pid: null, note: null }]));
+            const state: RoundState = { format: STATE_FORMAT, round: n, order: Object.keys(stages), stages, artifacts: { policy: null, ppm: null } };
+            writeFileSync(join(rd, "report.json"), JSON.stringify(buildRoundReport(evolve, n, state, [])));
+        }
+        writeEvolveReport(evolve, 2);
+        const html = join(ARTIFACTS, "report-evolve.html");
+        const made = await rstar(["report", evolve, "--out", html, "--title", "Evolve report test"]);
+        expect(made.code, made.stderr).toBe(0);
+        expect(readFileSync(html, "utf8")).not.toMatch(/<script|<link |src="http|href="http/);
+
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const problems: string[] = [];
+        page.on("console", (message) => {
+            if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
+        });
+        page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+        await page.goto(pathToFileURL(html).href);
+        for (const id of ["chart-rounds-accuracy", "chart-rounds-time"]) {
+            const box = await page.locator(`#${id} svg`).boundingBox();
+            expect(box?.width, id).toBeGreaterThan(100);
+            expect(box?.height, id).toBeGreaterThan(50);
+        }
+        // One line per method (maj@2, maj@8: one point each), one interval rule per evaluation, one bar per stage and round.
+        expect(await page.locator("#chart-rounds-accuracy g.mark-symbol.role-mark path").count()).toBe(2);
+        expect(await page.locator("#chart-rounds-accuracy g.mark-rule.role-mark line").count()).toBe(2);
+        expect(await page.locator("#chart-rounds-time g.mark-rect.role-mark path").count()).toBe(6);
+        await expect(page.locator("#rounds tbody tr").count()).resolves.toBe(2);
+        const roundsText = await page.locator("#rounds").innerText();
+        expect(roundsText).toMatch(/test · maj@2/);
+        expect(roundsText).toMatch(/test · maj@8/);
+        await expect(page.locator("#metrics tbody tr").count()).resolves.toBe(2);
+        await page.screenshot({ path: join(ARTIFACTS, "report-evolve.png"), fullPage: true });
+        expect(problems).toEqual([]);
+        await page.close();
+    }, 60_000);
 });
+
+function mkdirp(path: string): string {
+    mkdirSync(path, { recursive: true });
+    return path;
+}
