@@ -127,7 +127,7 @@ export function proposeStep(prompt: string, sample: TeacherSample, rates: Teache
     }
     const comment = (step: PlanStep) => (greedy || random.chance(0.5) ? step.comment : step.altComment);
     const write = (step: PlanStep, expression: Expression, madeError: TeacherErrorKind | null): TeacherStep => ({
-        text: codeStepText(stepIndex, { variable: step.variable, expression }, comment(step), opens),
+        text: codeStepText(stepIndex, { variable: step.variable, expression }, misreadComment(comment(step), resolve(step.expression) as Expression, expression), opens),
         position: "code",
         error: madeError,
     });
@@ -191,6 +191,23 @@ function wrongNumber(
         return write(step, replaceLiteral(expression, random, nudge), kind);
     }
     return write(step, { ...expression, op: swapOperator(expression.op) }, "wrongOperator");
+}
+
+/**
+ * A number mistake is a misreading: the comment restates the question with the wrong number, as the code uses it.
+ * (A comment that keeps the right number next to code that uses another would be a mistake a reward model spots from
+ * the step alone; the tiny policies trained here misread the question, so the comment and the code agree.)
+ */
+function misreadComment(comment: string, intended: Expression, written: Expression): string {
+    const before = literals(intended);
+    const after = literals(written);
+    if (before.length !== after.length) return comment;
+    let text = comment;
+    before.forEach((old, i) => {
+        const now = after[i] as number;
+        if (now !== old) text = text.replace(new RegExp(`(?<![\\d.])${old}(?![\\d])`, "g"), String(now));
+    });
+    return text;
 }
 
 function swapOperator(op: Operator): Operator {
