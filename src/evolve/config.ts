@@ -37,7 +37,15 @@ const endpointSchema = z.discriminatedUnion("kind", [
     /** The noisy teacher of the synthetic domain (`rstar teacher serve`). */
     z.strictObject({ kind: z.literal("teacher"), errorScale: z.number().nonnegative().optional() }),
     /** A policy trained here, served by `rstar serve` (llama.cpp, in-process). */
-    z.strictObject({ kind: z.literal("embedded"), threads: z.number().int().positive().optional(), sequences: z.number().int().positive().optional() }),
+    z.strictObject({
+        kind: z.literal("embedded"),
+        threads: z.number().int().positive().optional(),
+        sequences: z.number().int().positive().optional(),
+        /** `rstar serve --gpu`: auto (a GPU when one is usable, else the CPU), off, cuda, vulkan or metal. */
+        gpu: z.enum(["off", "auto", "cuda", "vulkan", "metal"]).optional(),
+        /** `rstar serve --gpu-layers`: a count, or "max". */
+        gpuLayers: z.union([z.number().int().nonnegative(), z.literal("max")]).optional(),
+    }),
 ]);
 export type Endpoint = z.infer<typeof endpointSchema>;
 
