@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { sampleProblems } from "./sample.js";
+import { policyServer } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,5 +84,14 @@ describe("problem sampling per round", () => {
         expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
         expect(questions(sampleProblems(config("all", null), 1, train, new Set(), new Set()))).toHaveLength(10);
         expect(questions(sampleProblems(config("unsolved", 2), 2, train, new Set(["q1"]), new Set(["q1", "q2", "q5", "q7"])))).toEqual(["q2", "q5"]);
+    });
+});
+
+describe("embedded policy on the GPU (serve.policy.gpu, gpuLayers)", () => {
+    it("passes --gpu and --gpu-layers to rstar serve, and the config rejects an unknown GPU API", () => {
+        const config = loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "embedded", gpu: "cuda", gpuLayers: 20 }, reward: { kind: "embedded" } } }), preset: "synthetic" }).config;
+        const server = policyServer(config.serve.policy, "/runs/round-1/policy", {}, "serve.policy");
+        expect(server.start?.command).toEqual({ kind: "rstar", args: ["serve", "--policy", join("/runs/round-1/policy", "model.gguf"), "--port", "{port}", "--model-name", "policy", "--gpu", "cuda", "--gpu-layers", "20"] });
+        expect(() => loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "embedded", gpu: "tpu" }, reward: { kind: "embedded" } } }), preset: "synthetic" })).toThrow(/serve\.policy\.gpu/);
     });
 });
