@@ -15,7 +15,7 @@ import { presetNamed, type SearchSettings } from "../../src/search/index.js";
 import { STEP_STOPS, bootstrapPrompt, chatPromptFormatter } from "../../src/steps/index.js";
 import { runRstar } from "../support/cli.js";
 import { runOutputs } from "../support/run-files.js";
-import { SHIPPED_POLICY } from "../support/shipped-models.js";
+import { SHIPPED_POLICY, SHIPPED_PPM_DIR } from "../support/shipped-models.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "rstar-local-gguf-"));
@@ -51,6 +51,24 @@ describe("--policy FILE.gguf (the shipped policy copied elsewhere)", () => {
         expect(withoutTimes(JSON.parse(local.stdout))).toEqual(withoutTimes(JSON.parse(shipped.stdout)));
         expect(local.stderr).toContain(`policy ${copy} (1.9 MiB): CPU only; context 1024 tokens, batch 512,`);
         expect(local.stderr).toMatch(/\d+ parallel sequence\(s\), \d+ thread\(s\); chat template: none; prompt sft/);
+    }, 120_000);
+
+    it("--ppm DIR with its own backbone file (value_head.json base_model): the same values as the shipped PPM", async () => {
+        const dir = join(work, "my-ppm");
+        spawnSync("mkdir", ["-p", dir]);
+        copyFileSync(join(SHIPPED_PPM_DIR, "model.gguf"), join(dir, "backbone.gguf"));
+        copyFileSync(join(SHIPPED_PPM_DIR, "value_head.safetensors"), join(dir, "value_head.safetensors"));
+        const manifest = JSON.parse(readFileSync(join(SHIPPED_PPM_DIR, "value_head.json"), "utf8")) as Record<string, unknown>;
+        writeFileSync(join(dir, "value_head.json"), JSON.stringify({ ...manifest, base_model: "backbone.gguf" }));
+        const config = join(work, "stepwise-leaf-value.json");
+        writeFileSync(config, JSON.stringify({ ...STEPWISE, leafValue: true }));
+        const shipped = await runRstar(["solve", QUESTION, "--config", config, "--json"]);
+        const local = await runRstar(["solve", QUESTION, "--config", config, "--json", "--policy", copy, "--ppm", dir, "--gpu", "off"]);
+        expect(shipped.code, shipped.stderr).toBe(0);
+        expect(local.code, local.stderr).toBe(0);
+        const a = JSON.parse(shipped.stdout) as { value: number; counters: { rewardCalls: number } };
+        expect(a.counters.rewardCalls).toBeGreaterThan(0);
+        expect(withoutTimes(JSON.parse(local.stdout))).toEqual(withoutTimes(a));
     }, 120_000);
 
     it("rstar search: the same trees and results as the shipped default", async () => {
