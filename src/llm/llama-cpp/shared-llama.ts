@@ -45,23 +45,25 @@ export function getSharedLlama(gpu: GpuChoice = "off"): Promise<Llama> {
     let promise = llamas.get(gpu);
     if (promise === undefined) {
         promise = (async () => {
+            const caps = memoryCaps();
             const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
             let llama: Llama;
             try {
                 llama = await getLlama({ gpu: gpu === "off" ? false : gpu, build: "never", skipDownload: true, progressLogs: false, logLevel: LlamaLogLevel.error });
             } catch (error) {
-                llamas.delete(gpu);
                 const hint =
                     gpu === "off" || gpu === "auto"
                         ? "node-llama-cpp's CPU prebuild"
                         : `node-llama-cpp's ${gpu} prebuild (installed by a plain \`npm install\`, not by the CPU-only install) and a working ${gpu} driver; --gpu auto falls back to the CPU`;
                 throw new RstarError("BACKEND_UNAVAILABLE", `cannot start llama.cpp with --gpu ${gpu} (needs ${hint}): ${(error as Error).message}`, { cause: error, details: { gpu } });
             }
-            const caps = memoryCaps();
             if (caps.ram !== null) await llama.setRamCap(caps.ram);
             if (caps.vram !== null) await llama.setVramCap(caps.vram);
             return llama;
         })();
+        promise.catch(() => {
+            if (llamas.get(gpu) === promise) llamas.delete(gpu);
+        });
         llamas.set(gpu, promise);
     }
     return promise;
