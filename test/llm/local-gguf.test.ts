@@ -125,8 +125,13 @@ describe("--policy FILE.gguf (the shipped policy copied elsewhere)", () => {
         expect(missing.code).toBe(2);
         expect(missing.stderr).toContain(`${join(work, "nope.gguf")}: no such GGUF model file`);
         const bad = await runRstar(["solve", QUESTION, "--policy", copy, "--gpu", "tpu"]);
-        expect(bad.code).not.toBe(0);
-        expect(bad.stderr).toContain("--gpu");
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toContain("option '--gpu <api>' argument 'tpu' is invalid");
+        if (process.platform !== "darwin") {
+            const metal = await runRstar(["solve", QUESTION, "--policy", copy, "--gpu", "metal"]);
+            expect(metal.code).toBe(3);
+            expect(metal.stderr).toContain("rstar solve: cannot start llama.cpp with --gpu metal");
+        }
     }, 60_000);
 });
 

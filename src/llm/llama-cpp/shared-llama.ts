@@ -57,6 +57,11 @@ export function getSharedLlama(gpu: GpuChoice = "off"): Promise<Llama> {
                         : `node-llama-cpp's ${gpu} prebuild (installed by a plain \`npm install\`, not by the CPU-only install) and a working ${gpu} driver; --gpu auto falls back to the CPU`;
                 throw new RstarError("BACKEND_UNAVAILABLE", `cannot start llama.cpp with --gpu ${gpu} (needs ${hint}): ${(error as Error).message}`, { cause: error, details: { gpu } });
             }
+            if (gpu !== "off" && gpu !== "auto" && llama.gpu !== gpu) {
+                // node-llama-cpp falls back to another build when the one asked for cannot run (Metal off a Mac)
+                await llama.dispose();
+                throw new RstarError("BACKEND_UNAVAILABLE", `cannot start llama.cpp with --gpu ${gpu}: no usable ${gpu} build here (node-llama-cpp offered ${llama.gpu === false ? "the CPU" : llama.gpu}); --gpu auto takes what there is`, { details: { gpu } });
+            }
             if (caps.ram !== null) await llama.setRamCap(caps.ram);
             if (caps.vram !== null) await llama.setVramCap(caps.vram);
             return llama;
