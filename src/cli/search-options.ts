@@ -22,7 +22,7 @@ export function addSearchOptions(command: Command, defaultPresetHelp?: string): 
         .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
         .option("--ppm <dir>", "reward model: a PPM directory (any GGUF backbone, value_head.safetensors, value_head.json) run locally by llama.cpp; default: the shipped PPM")
-        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU), off, or one API (default: auto; off for the shipped models)").choices(GPU_CHOICES))
+        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU; models under 64 MiB stay on the CPU), off, or one API (default: auto; off for the shipped models)").choices(GPU_CHOICES))
         .option("--gpu-layers <n>", "layers offloaded to the GPU: a number, or max (default: as many as fit, all for a model that fits)", gpuLayers)
         .option("--no-chat-template", "send the bootstrap prompt to --policy raw, not through the GGUF's chat template")
         .option("--reward-url <url...>", "reward model on a server with vLLM's pooling API (with --value-head for a PPM backbone, or --prm)")

@@ -203,7 +203,7 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
             } catch (error) {
                 await release();
                 if (error instanceof InsufficientMemoryError) {
-                    const free = await freeMemory(await getSharedLlama(this.options.gpu ?? "off"));
+                    const free = await freeMemory(await getSharedLlama(info.gpu === false ? "off" : info.gpu));
                     throw insufficientMemory(this.options.modelPath, `the PPM backbone (${formatBytes(info.sizeBytes)}) with its embedding context (${error.message})`, null, free, error);
                 }
                 throw new RstarError("BACKEND_UNAVAILABLE", `cannot create a llama.cpp embedding context for ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });

@@ -44,4 +44,16 @@ describe(`GPU offload (${reason})`, () => {
         expect(gpu.gpuLayers).toBeGreaterThan(0);
         expect(gpu.texts).toEqual(cpu.texts);
     }, 300_000);
+
+    it.skipIf(detected === false)("--gpu auto keeps a model under 64 MiB (the tiny policy) on the CPU; an explicit API offloads it", async () => {
+        const auto = new LlamaCppBackend({ modelPath: SHIPPED_POLICY, threads: 1, sequences: 1, contextSize: 1024, gpu: "auto" });
+        const explicit = new LlamaCppBackend({ modelPath: SHIPPED_POLICY, threads: 1, sequences: 1, contextSize: 1024, gpu: detected as GpuChoice });
+        try {
+            expect((await auto.describe()).gpu).toBe(false);
+            expect((await explicit.describe()).gpu).toBe(detected);
+        } finally {
+            await auto.dispose();
+            await explicit.dispose();
+        }
+    }, 120_000);
 });

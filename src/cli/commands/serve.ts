@@ -60,7 +60,7 @@ export function register(program: Command): void {
         .option("--threads <n>", `evaluation threads per model (default ${defaultThreadCount()}: CPUs - 1)`, positiveInt("--threads"))
         .option("--context-size <n>", "policy tokens per sequence, prompt included (default: the model's, at most 2048)", positiveInt("--context-size"))
         .option("--sequences <n>", "completions generated at once, each in its own llama.cpp context (default: cores / threads, at most 4)", positiveInt("--sequences"))
-        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU), off, or one API").choices(GPU_CHOICES).default("auto"))
+        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU; models under 64 MiB stay on the CPU), off, or one API").choices(GPU_CHOICES).default("auto"))
         .option("--gpu-layers <n>", "layers offloaded to the GPU: a number, or max (default: as many as fit, all for a model that fits)", (value: string) => (value === "max" ? "max" : integer("--gpu-layers", 0)(value)))
         .option("--no-chat-template", "with --solvers: the bootstrap prompt goes to the policy raw, not through the GGUF's chat template")
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")

@@ -280,7 +280,7 @@ export class LlamaCppBackend implements LlmBackend {
                 for (const slot of slots) await slot.context.dispose();
                 await release();
                 if (error instanceof InsufficientMemoryError) {
-                    const free = await freeMemory(await getSharedLlama(this.options.gpu ?? "off"));
+                    const free = await freeMemory(await getSharedLlama(info.gpu === false ? "off" : info.gpu));
                     const size = typeof contextSize === "number" ? contextSize : contextSize.min;
                     throw insufficientMemory(
                         this.options.modelPath,

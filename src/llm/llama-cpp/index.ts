@@ -2,6 +2,7 @@ export { LlamaCppBackend } from "./backend.js";
 export type { LlamaCppBackendOptions, LlamaCppPolicyInfo } from "./backend.js";
 export { chatRenderer, type ChatRenderer } from "./chat-template.js";
 export {
+    AUTO_GPU_MIN_BYTES,
     GPU_CHOICES,
     acquireModel,
     availableRam,

@@ -172,7 +172,12 @@ const models = new Map<string, ModelEntry>();
  * a swap storm.
  */
 export async function acquireModel(path: string, options: ModelLoadOptions = {}): Promise<{ model: LlamaModel; info: LoadedModelInfo; release: () => Promise<void> }> {
-    const gpu = options.gpu ?? "off";
+    const asked = options.gpu ?? "off";
+    const bytes = await stat(path).then(
+        (info) => info.size,
+        () => Infinity,
+    );
+    const gpu = asked === "auto" && bytes < AUTO_GPU_MIN_BYTES ? "off" : asked;
     const gpuLayers = gpu === "off" ? 0 : (options.gpuLayers ?? "auto");
     const key = `${gpu}:${String(gpuLayers)}:${path}`;
     let entry = models.get(key);
@@ -208,6 +213,12 @@ export async function acquireModel(path: string, options: ModelLoadOptions = {})
         },
     };
 }
+
+/**
+ * Under `gpu: "auto"`, a GGUF smaller than this stays on the CPU: a GPU gains nothing for a model this small, and its
+ * results then stay the same on every machine (the shipped and test models are ~2 MB). An explicit API offloads it.
+ */
+export const AUTO_GPU_MIN_BYTES = 64 * 1024 ** 2;
 
 async function loadModel(path: string, gpu: GpuChoice, gpuLayers: GpuLayers): Promise<{ model: LlamaModel; info: LoadedModelInfo }> {
     try {
