@@ -46,7 +46,7 @@ export interface OpenServices extends SearchServices {
     description: string;
     /** Whether the policy is an HTTP server (then a run's concurrency can adapt to it). */
     remotePolicy: boolean;
-    /** The in-process policy's model, placement and contexts (--policy or the shipped one), once loaded; null for a server. */
+    /** --policy FILE.gguf: its model, placement and contexts (loaded when the services open); null for the shipped policy and a server. */
     local: LlamaCppPolicyInfo | null;
     /** Calls `listener` whenever the policy server answers 429 or 503 (the request is retried). */
     onOverload(listener: () => void): void;
