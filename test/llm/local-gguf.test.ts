@@ -166,6 +166,28 @@ describe("memory safety", () => {
         expect(outcome.message).toContain("RAM 2.4 MiB free (RSTAR_MAX_RAM 2.4 MiB)");
         expect(outcome.details).toMatchObject({ file: copy, freeRam: 2_560_000, ramCap: 2_560_000 });
     }, 60_000);
+
+    it("the default parallel sequences are as many as fit: 1 under a cap that holds the model and one context; asking for 2 fails", () => {
+        const run = (sequences: string) =>
+            spawnSync(
+                process.execPath,
+                [
+                    "--import",
+                    "tsx",
+                    "-e",
+                    `import { LlamaCppBackend } from "./src/llm/index.ts";
+                     const backend = new LlamaCppBackend({ modelPath: ${JSON.stringify(copy)}, threads: 1, contextSize: 1024${sequences === "" ? "" : `, sequences: ${sequences}`} });
+                     try { console.log(JSON.stringify({ sequences: (await backend.describe()).sequences })); } catch (error) { console.log(JSON.stringify({ code: error.code })); }
+                     await backend.dispose();`,
+                ],
+                { cwd: root, encoding: "utf8", env: { ...process.env, RSTAR_MAX_RAM: "12MiB" } },
+            );
+        const fitted = run("");
+        expect(fitted.status, fitted.stderr).toBe(0);
+        expect(JSON.parse(fitted.stdout.trim())).toEqual({ sequences: 1 });
+        const asked = run("2");
+        expect(JSON.parse(asked.stdout.trim())).toEqual({ code: "INSUFFICIENT_MEMORY" });
+    }, 60_000);
 });
 
 describe("chat template from the GGUF metadata", () => {

@@ -43,7 +43,9 @@ export interface LlamaCppBackendOptions {
     /**
      * Completions generated at once. Each is a llama.cpp context of its own holding one sequence, so a batch never mixes
      * two completions; a larger `n`, and concurrent calls, wait for a free one (first come, first served).
-     * Defaults to `defaultParallelSequences(threads)`: as many as the CPUs run side by side at `threads` each, at most 4.
+     * Defaults to `defaultParallelSequences(threads)`: as many as the CPUs run side by side at `threads` each, at most 4,
+     * and no more than fit the free memory (`describe().sequences` says how many were made; a number given here is
+     * made exactly, or fails with INSUFFICIENT_MEMORY).
      */
     sequences?: number;
     /** Evaluation threads of each context. Defaults to `defaultThreadCount()` (CPUs - 1, at least 1, at most 8). */
@@ -74,7 +76,7 @@ export interface LlamaCppPolicyInfo extends LoadedModelInfo {
     contextSize: number;
     /** Tokens evaluated per decode step. */
     batchSize: number;
-    /** Completions generated at once (one single-sequence context each). */
+    /** Completions generated at once (one single-sequence context each): `sequences`, or fewer when the default did not fit the free memory. */
     sequences: number;
     threads: number;
 }
@@ -136,7 +138,7 @@ export class LlamaCppBackend implements LlmBackend {
     /** The model, where it runs and the contexts chosen for it (loads it first). */
     async describe(): Promise<LlamaCppPolicyInfo> {
         const { info, contextSize, batchSize } = await this.ensureLoaded();
-        return { ...info, model: this.model, contextSize, batchSize, sequences: this.sequences, threads: this.threads };
+        return { ...info, model: this.model, contextSize, batchSize, sequences: this.slots.length, threads: this.threads };
     }
 
     /**
@@ -262,12 +264,19 @@ export class LlamaCppBackend implements LlmBackend {
                 for (let i = 0; i < this.sequences; i += 1) {
                     // Every slot gets the first slot's size, so completions do not depend on which slot ran them.
                     const size = slots[0]?.context.contextSize ?? contextSize;
-                    const context = await model.createContext({
-                        contextSize: size,
-                        sequences: 1,
-                        threads: this.threads,
-                        ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
-                    });
+                    let context: LlamaContext;
+                    try {
+                        context = await model.createContext({
+                            contextSize: size,
+                            sequences: 1,
+                            threads: this.threads,
+                            ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+                        });
+                    } catch (error) {
+                        // Default parallelism is as many slots as fit: with one made, a slot the memory cannot hold ends the list.
+                        if (error instanceof InsufficientMemoryError && slots.length > 0 && this.options.sequences === undefined) break;
+                        throw error;
+                    }
                     const sequence = context.getSequence();
                     slots.push({ context, sequence, completion: new LlamaCompletion({ contextSequence: sequence }) });
                 }
