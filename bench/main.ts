@@ -1,6 +1,7 @@
 import { formatSection, type BenchModule } from "./harness.js";
 import { evalBench } from "./eval.js";
 import { evolveBench } from "./evolve.js";
+import { gpuBench } from "./gpu.js";
 import { gradingBench } from "./grading.js";
 import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
@@ -17,6 +18,7 @@ const modules: BenchModule[] = [
     gradingBench,
     modelsBench,
     llamaBench,
+    gpuBench,
     evalBench,
     evolveBench,
 ];

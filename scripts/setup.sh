@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time setup on a fresh Debian/Ubuntu machine (idempotent): system packages, npm packages, build.
 # Safe to re-run. Needs network access to the npm registry (and Debian's apt when a package is missing).
+# RSTAR_CPU_ONLY=1: leave out node-llama-cpp's GPU prebuilds (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,8 +66,15 @@ command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 # util-linux provides unshare (network/PID namespaces for the sandbox); present on Debian by default.
 command -v unshare >/dev/null 2>&1 || apt_install util-linux
 
+# npm packages. A plain `npm ci` installs node-llama-cpp's GPU prebuilds too (CUDA and Vulkan, about 620 MB on Linux
+# x64), so llama.cpp runs on the GPU when there is one (--gpu auto). RSTAR_CPU_ONLY=1 (CI, CPU-only machines) installs
+# the same locked tree without them (scripts/npm-ci-cpu-only.mjs); llama.cpp then runs on the CPU.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund
+    if [ "${RSTAR_CPU_ONLY:-0}" = "1" ]; then
+        node scripts/npm-ci-cpu-only.mjs
+    else
+        npm ci --no-audit --no-fund
+    fi
 else
     npm run build --silent
 fi

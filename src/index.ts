@@ -11,8 +11,10 @@ export type { Grader, GraderOptions, JudgeOptions, Judgement, FinalAnswer, Answe
 
 export { OpenAiCompatibleBackend, LlamaCppBackend, MockLlmBackend, LLM_BACKEND_SPEC_VERSION, createDefaultRegistry, resolveLlmBackend } from "./llm/index.js";
 export type { LlmBackend, GenerateRequest, GenerateResult, Completion, OpenAiCompatibleOptions, LlamaCppBackendOptions } from "./llm/index.js";
+export type { GpuChoice, GpuLayers, LlamaCppPolicyInfo, ChatRenderer } from "./llm/index.js";
 
 export { sftPrompt, bootstrapPrompt, renderPrompt, parseStep, programForStep, outputSuffix, Marker, STEP_STOPS } from "./steps/index.js";
+export { chatPromptFormatter } from "./steps/index.js";
 export type { ParsedStep, PromptTemplateName } from "./steps/index.js";
 
 export { ScriptedRewardModel, LlamaCppPpm, PoolingPpm, HttpPrm, BatchingRewardModel, ValueHead, loadPpmDirectory } from "./reward/index.js";

@@ -179,6 +179,62 @@ def read_gguf(path: str):
     return meta, tensors
 
 
+def with_metadata(src: str, dst: str, strings: Dict[str, str]) -> int:
+    """Copies the GGUF `src` to `dst` with string metadata added (or replaced), e.g. {"tokenizer.chat_template": ...}.
+
+    The tensor infos and data are copied byte for byte (their offsets are relative to the data section); only the
+    key/value section and the padding before the data change. Returns the new file size.
+    """
+    with open(src, "rb") as f:
+        blob = f.read()
+    if blob[:4] != GGUF_MAGIC:
+        raise ValueError(f"{src}: not a GGUF file")
+    pos = 4
+
+    def take(fmt):
+        nonlocal pos
+        (v,) = struct.unpack_from(fmt, blob, pos)
+        pos += struct.calcsize(fmt)
+        return v
+
+    def skip_value(kind):
+        nonlocal pos
+        if kind == T_STRING:
+            length = take("<Q")
+            pos += length
+        elif kind == T_ARRAY:
+            item, count = take("<I"), take("<Q")
+            for _ in range(count):
+                skip_value(item)
+        else:
+            pos += struct.calcsize(_SCALAR[kind])
+
+    version = take("<I")
+    n_tensors, n_kv = take("<Q"), take("<Q")
+    kept = []
+    for _ in range(n_kv):
+        start = pos
+        key = blob[pos + 8 : pos + 8 + struct.unpack_from("<Q", blob, pos)[0]].decode("utf-8")
+        pos += 8 + len(key.encode("utf-8"))
+        skip_value(take("<I"))
+        if key not in strings:
+            kept.append(blob[start:pos])
+    infos_start = pos
+    for _ in range(n_tensors):
+        pos += 8 + struct.unpack_from("<Q", blob, pos)[0]
+        n_dims = take("<I")
+        pos += 8 * n_dims + 4 + 8
+    infos = blob[infos_start:pos]
+    data = blob[pos + ((-pos) % ALIGNMENT) :]
+    kvs = kept + [_kv(key, T_STRING, value) for key, value in strings.items()]
+    header = GGUF_MAGIC + struct.pack("<IQQ", version, n_tensors, len(kvs)) + b"".join(kvs) + infos
+    header += b"\0" * ((-len(header)) % ALIGNMENT)
+    with open(dst, "wb") as f:
+        f.write(header)
+        f.write(data)
+    return len(header) + len(data)
+
+
 def state_from_gguf(tensors, n_layers: int):
     """Inverse of llama_tensors: our PyTorch state-dict names."""
     state = {"embed.weight": tensors["token_embd.weight"], "norm.weight": tensors["output_norm.weight"]}
@@ -189,3 +245,25 @@ def state_from_gguf(tensors, n_layers: int):
         for gguf_name, ours in names.items():
             state[f"layers.{i}.{ours}"] = tensors[f"blk.{i}.{gguf_name}"]
     return state
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="copy a GGUF with string metadata added: --set KEY=VALUE, or --set-file KEY=FILE")
+    ap.add_argument("src")
+    ap.add_argument("dst")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--set-file", action="append", default=[], metavar="KEY=FILE")
+    args = ap.parse_args()
+    values: Dict[str, str] = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        values[key] = value
+    for item in args.set_file:
+        key, _, file = item.partition("=")
+        with open(file, encoding="utf-8") as f:
+            values[key] = f.read()
+    size = with_metadata(args.src, args.dst, values)
+    print(json.dumps({"out": args.dst, "bytes": size, "set": sorted(values)}))

@@ -16,7 +16,7 @@ export const commandModules: readonly (string | LazyCommand)[] = [
     { name: "extract", term: "extract", module: "./commands/extract.js", description: "extract training data from search trees: policy SFT records (sft) and PPM step preference pairs (ppm)" },
     { name: "synth", term: "synth", module: "./commands/synth.js", description: "synthetic arithmetic word problems with reference solutions, for offline training and tests" },
     { name: "teacher", term: "teacher", module: "./commands/teacher.js", description: "the noisy teacher policy for synthetic problems (stands in for the paper's large bootstrap model)" },
-    { name: "serve", term: "serve [options]", module: "./commands/serve.js", description: "serve a GGUF policy (and optionally a PPM) over HTTP in OpenAI/vLLM shapes, run in-process by llama.cpp on the CPU" },
+    { name: "serve", term: "serve [options]", module: "./commands/serve.js", description: "serve a GGUF policy (and optionally a PPM) over HTTP in OpenAI/vLLM shapes, run in-process by llama.cpp (on the GPU when there is one)" },
     { name: "train", term: "train", module: "./commands/train.js", description: "train the tiny policy (SFT) and process preference model (PPM) with PyTorch on CPU" },
     { name: "evolve", term: "evolve [options]", module: "./commands/evolve.js", description: "self-evolution: the paper's rounds of MCTS, SFT and PPM training as durable, resumable stages" },
     { name: "ui", term: "ui [options] [run-dir...]", module: "./commands/ui.js", description: "a local, read-only web viewer of search, eval and evolve runs: live progress, metrics, problems and interactive search trees" },

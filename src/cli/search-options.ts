@@ -11,15 +11,20 @@ import {
     searchSettingsShape,
     type SearchSettings,
 } from "../search/index.js";
+import { GPU_CHOICES } from "../llm/index.js";
 import { STEP_STOPS } from "../steps/index.js";
 import { parseJson } from "../util/index.js";
 
 /** Flags shared by `rstar search` and `rstar solve`: where the policy is, and every search setting. */
 export function addSearchOptions(command: Command, defaultPresetHelp?: string): Command {
     return command
+        .option("--policy <model.gguf>", "a local GGUF policy (any llama.cpp model, e.g. a quantised Qwen2.5-Math-7B-Instruct) run in-process by llama.cpp, on the GPU when there is one; default: the shipped tiny policy")
         .option("--policy-url <url...>", "policy server base URL(s) as OpenAI clients take them, e.g. http://127.0.0.1:8000/v1 (several: balanced by load); default: the shipped tiny policy through llama.cpp")
         .option("--model <name>", "model name on the policy server")
-        .option("--ppm <dir>", "reward model: a PPM directory (model.gguf, value_head.safetensors, value_head.json) run locally by llama.cpp; default: the shipped PPM")
+        .option("--ppm <dir>", "reward model: a PPM directory (any GGUF backbone, value_head.safetensors, value_head.json) run locally by llama.cpp; default: the shipped PPM")
+        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU; models under 64 MiB stay on the CPU), off, or one API (default: auto; off for the shipped models)").choices(GPU_CHOICES))
+        .option("--gpu-layers <n>", "layers offloaded to the GPU: a number, or max (default: as many as fit, all for a model that fits)", gpuLayers)
+        .option("--no-chat-template", "send the bootstrap prompt to --policy raw, not through the GGUF's chat template")
         .option("--reward-url <url...>", "reward model on a server with vLLM's pooling API (with --value-head for a PPM backbone, or --prm)")
         .option("--reward-model <name>", "model name on the reward server")
         .option("--value-head <file>", "the PPM's value head (safetensors), applied here to the last token's hidden state from --reward-url")
@@ -90,21 +95,26 @@ export interface SettingsBase {
 }
 
 /**
- * The default starting point of a command. With the shipped tiny policy (no --policy-url; a 1,024-token context,
+ * The default starting point of a command. With the shipped tiny policy (no --policy or --policy-url; a 1,024-token context,
  * trained on the SFT format): `search` uses `sample` (SFT prompt, gold-answer terminal reward, PPM leaf values) and
  * `solve` uses `greedy` one step per request (step stops, max depth 16, 256 tokens per step), as the demo does. With
- * --policy-url (a strong instruction-tuned model): `search` uses `bootstrap` (few-shot prompt, as round 1) and `solve`
+ * --policy or --policy-url (a strong instruction-tuned model): `search` uses `bootstrap` (few-shot prompt, as round 1) and `solve`
  * the official `greedy`. An explicit --preset is always taken as it is.
  */
-export function defaultSettingsBase(command: "search" | "solve", flags: { preset?: string; policyUrl?: string[] }): SettingsBase {
+export function defaultSettingsBase(command: "search" | "solve", flags: { preset?: string; policyUrl?: string[]; policy?: string }): SettingsBase {
     if (flags.preset !== undefined) return { preset: flags.preset, settings: presetSettings(flags.preset) };
-    const shipped = (flags.policyUrl ?? []).every((url) => url.trim() === "");
+    const shipped = usesShippedPolicy(flags);
     if (command === "search") {
         const preset = shipped ? "sample" : "bootstrap";
         return { preset, settings: presetSettings(preset) };
     }
     if (!shipped) return { preset: "greedy", settings: presetSettings("greedy") };
     return { preset: "greedy", settings: { ...presetSettings("greedy"), stop: [...STEP_STOPS], maxDepth: 16, maxTokens: 256 } };
+}
+
+/** Whether neither --policy nor --policy-url is given: the shipped tiny policy runs. */
+export function usesShippedPolicy(flags: { policyUrl?: string[]; policy?: string }): boolean {
+    return flags.policy === undefined && (flags.policyUrl ?? []).every((url) => url.trim() === "");
 }
 
 function presetSettings(name: string): SearchSettings {
@@ -158,6 +168,11 @@ function readSettingsFile(path: string): Partial<SearchSettings> {
         throw new InputError(message, { file: path, ...(field ? { field } : {}) });
     }
     return checked.data as Partial<SearchSettings>;
+}
+
+function gpuLayers(value: string): number | "max" {
+    if (value === "max") return "max";
+    return integer("--gpu-layers", 0)(value);
 }
 
 export function integer(flag: string, minimum = 1): (value: string) => number {

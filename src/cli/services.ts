@@ -2,13 +2,25 @@ import { availableParallelism } from "node:os";
 import { locateShippedModels } from "../demo/index.js";
 import { RstarError } from "../errors/index.js";
 import { createGrader, type Grader } from "../grading/index.js";
-import { LlamaCppBackend, OpenAiCompatibleBackend, defaultThreadCount, type LlmBackend, type RetryEvent } from "../llm/index.js";
+import {
+    LlamaCppBackend,
+    OpenAiCompatibleBackend,
+    defaultThreadCount,
+    formatBytes,
+    type GpuChoice,
+    type GpuLayers,
+    type LlamaCppPolicyInfo,
+    type LlmBackend,
+    type RetryEvent,
+} from "../llm/index.js";
 import { BatchingRewardModel, HttpPrm, LlamaCppPpm, PoolingPpm, ValueHead, type RewardModel, type StepAggregation } from "../reward/index.js";
 import { createSandbox } from "../sandbox/index.js";
 import type { SearchServices, SearchSettings, StepExecutor } from "../search/index.js";
-import { inferStepStop } from "../steps/index.js";
+import { chatPromptFormatter, inferStepStop, type PromptFormatter } from "../steps/index.js";
 
 export interface ServiceFlags {
+    /** A local GGUF policy run in-process. */
+    policy?: string;
     policyUrl?: string[];
     model?: string;
     maxRequests?: number;
@@ -21,6 +33,11 @@ export interface ServiceFlags {
     valueHead?: string;
     prm?: boolean;
     prmAggregate?: StepAggregation;
+    /** llama.cpp compute for --policy and --ppm (default auto; the shipped models: off unless given). */
+    gpu?: GpuChoice;
+    gpuLayers?: GpuLayers;
+    /** false: the bootstrap prompt goes to --policy raw, not through its chat template. */
+    chatTemplate?: boolean;
 }
 
 export interface OpenServices extends SearchServices {
@@ -29,6 +46,8 @@ export interface OpenServices extends SearchServices {
     description: string;
     /** Whether the policy is an HTTP server (then a run's concurrency can adapt to it). */
     remotePolicy: boolean;
+    /** --policy FILE.gguf: its model, placement and contexts (loaded when the services open); null for the shipped policy and a server. */
+    local: LlamaCppPolicyInfo | null;
     /** Calls `listener` whenever the policy server answers 429 or 503 (the request is retried). */
     onOverload(listener: () => void): void;
     close(): Promise<void>;
@@ -45,11 +64,11 @@ export function needsRewardModel(settings: SearchSettings): boolean {
  * A server is checked up front (its model list must include --model) so a wrong URL or model fails in a second.
  * `options.rewardModel` opens the reward model (true) or not (false) whatever the settings need (`rstar serve`).
  */
-export async function openServices(flags: ServiceFlags, settings: SearchSettings, options: { rewardModel?: boolean } = {}): Promise<OpenServices> {
+export async function openServices(flags: ServiceFlags, settings: SearchSettings, options: { rewardModel?: boolean; log?: (line: string) => void } = {}): Promise<OpenServices> {
     const opened: { dispose(): unknown }[] = [];
     try {
         const overloadListeners: (() => void)[] = [];
-        const { policy, description } = await openPolicy(flags, (event) => {
+        const { policy, description, local, formatPrompt } = await openPolicy(flags, settings, options.log ?? ((line) => process.stderr.write(`${line}\n`)), (event) => {
             const status = event.error.details?.["status"];
             if (status === 429 || status === 503) for (const listener of overloadListeners) listener();
         });
@@ -70,7 +89,9 @@ export async function openServices(flags: ServiceFlags, settings: SearchSettings
             executor,
             judge: grader,
             rewardModel,
+            formatPrompt,
             grader,
+            local,
             description: description + (rewardModel ? `, reward model ${rewardModel.name}` : ""),
             remotePolicy: policy instanceof OpenAiCompatibleBackend,
             onOverload: (listener) => overloadListeners.push(listener),
@@ -82,12 +103,24 @@ export async function openServices(flags: ServiceFlags, settings: SearchSettings
     }
 }
 
-async function openPolicy(flags: ServiceFlags, onRetry: (event: RetryEvent) => void): Promise<{ policy: LlmBackend; description: string }> {
+interface OpenedPolicy {
+    policy: LlmBackend;
+    description: string;
+    local: LlamaCppPolicyInfo | null;
+    formatPrompt?: PromptFormatter;
+}
+
+async function openPolicy(flags: ServiceFlags, settings: SearchSettings, log: (line: string) => void, onRetry: (event: RetryEvent) => void): Promise<OpenedPolicy> {
     const urls = (flags.policyUrl ?? []).flatMap((url) => url.split(",")).map((url) => url.trim()).filter((url) => url !== "");
+    if (flags.policy !== undefined) {
+        if (urls.length > 0) throw new RstarError("INVALID_ARGUMENT", "give the policy once: --policy FILE.gguf (in-process) or --policy-url URL (a server), not both");
+        return openLocalPolicy(flags, settings, log);
+    }
     if (urls.length === 0) {
         const shipped = locateShippedModels();
         const threads = flags.threads ?? defaultThreadCount();
-        return { policy: new LlamaCppBackend({ modelPath: shipped.policy, model: "rstar-tiny-policy", threads, contextSize: 1024 }), description: `shipped tiny policy (${shipped.policy})` };
+        const policy = new LlamaCppBackend({ modelPath: shipped.policy, model: "rstar-tiny-policy", threads, contextSize: 1024, ...gpuOptions(flags, "off") });
+        return { policy, description: `shipped tiny policy (${shipped.policy})`, local: null };
     }
     if (flags.model === undefined) throw new RstarError("INVALID_ARGUMENT", "--model is required with --policy-url (the model name the policy server serves)");
     const policy = new OpenAiCompatibleBackend({
@@ -108,7 +141,44 @@ async function openPolicy(flags: ServiceFlags, onRetry: (event: RetryEvent) => v
         await policy.dispose();
         throw withV1Hint(error, urls);
     }
-    return { policy, description: `openai:${urls.join(",")} model ${flags.model}` };
+    return { policy, description: `openai:${urls.join(",")} model ${flags.model}`, local: null };
+}
+
+/** --gpu and --gpu-layers as backend options; `fallback` when --gpu is not given. */
+export function gpuOptions(flags: { gpu?: GpuChoice; gpuLayers?: GpuLayers }, fallback: GpuChoice): { gpu: GpuChoice; gpuLayers?: GpuLayers } {
+    return { gpu: flags.gpu ?? fallback, ...(flags.gpuLayers === undefined ? {} : { gpuLayers: flags.gpuLayers }) };
+}
+
+/**
+ * --policy FILE.gguf: loaded now (so a missing file, a model that does not fit or an unusable --gpu fail before any
+ * problem starts), its placement and contexts logged; the bootstrap prompt goes through its chat template when the
+ * GGUF has one (unless --no-chat-template).
+ */
+async function openLocalPolicy(flags: ServiceFlags, settings: SearchSettings, log: (line: string) => void): Promise<OpenedPolicy> {
+    const modelPath = flags.policy as string;
+    const policy = new LlamaCppBackend({
+        modelPath,
+        threads: flags.threads ?? defaultThreadCount(),
+        contextSize: "fit",
+        ...gpuOptions(flags, "auto"),
+        ...(flags.model === undefined ? {} : { model: flags.model }),
+    });
+    try {
+        const info = await policy.describe();
+        const render = flags.chatTemplate === false ? null : await policy.chatRenderer();
+        const chat = render !== null && settings.prompt === "bootstrap";
+        log(`${describeLocalModel("policy", info)}; prompt ${settings.prompt}${chat ? " through the model's chat template" : info.chatTemplate === null ? "" : " (raw)"}`);
+        return { policy, description: `local policy ${modelPath}`, local: info, ...(render === null ? {} : { formatPrompt: chatPromptFormatter(render) }) };
+    } catch (error) {
+        await policy.dispose();
+        throw error;
+    }
+}
+
+/** One line: the model, where it runs, the contexts chosen (printed on stderr by the commands). */
+export function describeLocalModel(role: string, info: LlamaCppPolicyInfo): string {
+    const where = info.gpu === false ? "CPU only" : `${info.gpu}, ${info.gpuLayers} of ${info.totalLayers} layers on the GPU`;
+    return `${role} ${info.file} (${formatBytes(info.sizeBytes)}): ${where}; context ${info.contextSize} tokens, batch ${info.batchSize}, ${info.sequences} parallel sequence(s), ${info.threads} thread(s); chat template: ${info.chatTemplate === null ? "none" : "yes"}`;
 }
 
 /**
@@ -142,7 +212,9 @@ function openRewardModel(flags: ServiceFlags): BatchingRewardModel {
     }
     const dir = flags.ppm ?? locateShippedModels().ppm;
     const threads = flags.threads ?? defaultThreadCount();
-    return new BatchingRewardModel(new LazyRewardModel(`ppm:${dir}`, () => LlamaCppPpm.fromDirectory(dir, { threads, contextSize: 1024 })));
+    // A PPM directory of the user's (any GGUF backbone) gets --gpu (default auto) and its training context; the shipped one the CPU.
+    const options = flags.ppm === undefined ? { threads, contextSize: 1024, ...gpuOptions(flags, "off") } : { threads, ...gpuOptions(flags, "auto") };
+    return new BatchingRewardModel(new LazyRewardModel(`ppm:${dir}`, () => LlamaCppPpm.fromDirectory(dir, options)));
 }
 
 /** Builds a reward model on first use, so commands that never score pay nothing for loading one. */

@@ -31,7 +31,9 @@ export type RstarErrorCode =
     | "RUN_CONFLICT"
     | "INTERNAL"
     // model backends (appended)
-    | "BACKEND_DISPOSED";
+    | "BACKEND_DISPOSED"
+    /** A model (or its contexts) needs more RAM or VRAM than is free: nothing was loaded. */
+    | "INSUFFICIENT_MEMORY";
 
 const marker = Symbol.for("rstar-math.error");
 

@@ -36,8 +36,28 @@ const endpointSchema = z.discriminatedUnion("kind", [
     }),
     /** The noisy teacher of the synthetic domain (`rstar teacher serve`). */
     z.strictObject({ kind: z.literal("teacher"), errorScale: z.number().nonnegative().optional() }),
+    /**
+     * A local GGUF (e.g. a quantised instruct model as the round-1 bootstrap policy), served by `rstar serve --policy`
+     * (llama.cpp, on the GPU when there is one); the path resolves against the config file's folder.
+     */
+    z.strictObject({
+        kind: z.literal("gguf"),
+        path: z.string().min(1),
+        threads: z.number().int().positive().optional(),
+        sequences: z.number().int().positive().optional(),
+        gpu: z.enum(["off", "auto", "cuda", "vulkan", "metal"]).optional(),
+        gpuLayers: z.union([z.number().int().nonnegative(), z.literal("max")]).optional(),
+    }),
     /** A policy trained here, served by `rstar serve` (llama.cpp, in-process). */
-    z.strictObject({ kind: z.literal("embedded"), threads: z.number().int().positive().optional(), sequences: z.number().int().positive().optional() }),
+    z.strictObject({
+        kind: z.literal("embedded"),
+        threads: z.number().int().positive().optional(),
+        sequences: z.number().int().positive().optional(),
+        /** `rstar serve --gpu`: auto (a GPU when one is usable, else the CPU), off, cuda, vulkan or metal. */
+        gpu: z.enum(["off", "auto", "cuda", "vulkan", "metal"]).optional(),
+        /** `rstar serve --gpu-layers`: a count, or "max". */
+        gpuLayers: z.union([z.number().int().nonnegative(), z.literal("max")]).optional(),
+    }),
 ]);
 export type Endpoint = z.infer<typeof endpointSchema>;
 
@@ -272,8 +292,11 @@ export function loadEvolveConfig(options: { file?: string; preset?: string; cwd?
         throw new InputError(issue?.message ?? "invalid config", { file: options.file ?? `preset ${presetName}`, ...(field ? { field } : {}) });
     }
     const config = checked.data;
+    for (const endpoint of [config.serve.policy, ...config.rounds.map((round) => round.policy)]) {
+        if (endpoint.kind === "gguf") endpoint.path = isAbsolute(endpoint.path) ? endpoint.path : resolve(baseDir, endpoint.path);
+    }
     for (const [i, round] of config.rounds.entries()) {
-        if (i === 0 && round.policy.kind === "embedded") throw new InputError('round 1 has no earlier policy to serve: use kind "url", "command" or "teacher"', { file: options.file ?? presetName, field: "rounds.0.policy.kind" });
+        if (i === 0 && round.policy.kind === "embedded") throw new InputError('round 1 has no earlier policy to serve: use kind "url", "gguf", "command" or "teacher"', { file: options.file ?? presetName, field: "rounds.0.policy.kind" });
         if (i === 0 && round.search.guidance === "ppm") throw new InputError('round 1 has no earlier PPM: guidance must be "terminal"', { file: options.file ?? presetName, field: "rounds.0.search.guidance" });
         if (i === 0 && round.problems.sample === "unsolved") throw new InputError('round 1 has no earlier rounds: sample "unsolved" needs one', { file: options.file ?? presetName, field: "rounds.0.problems.sample" });
         for (const kind of ["sft", "ppm"] as const) {

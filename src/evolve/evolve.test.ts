@@ -6,6 +6,7 @@ import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
 import { sampleProblems } from "./sample.js";
+import { policyServer } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,5 +103,18 @@ describe("round report", () => {
         // A PPM trained on too few pairs to hold any out, or by a command trainer: no figure rather than a wrong one.
         expect(ppmHeldoutOf({ accuracy: null })).toBeNull();
         expect(ppmHeldoutOf(null)).toBeNull();
+describe("local GGUF policies on the GPU (kinds embedded and gguf: gpu, gpuLayers)", () => {
+    it("passes --gpu and --gpu-layers to rstar serve, and the config rejects an unknown GPU API", () => {
+        const config = loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "embedded", gpu: "cuda", gpuLayers: 20 }, reward: { kind: "embedded" } } }), preset: "synthetic" }).config;
+        const server = policyServer(config.serve.policy, "/runs/round-1/policy", {}, "serve.policy");
+        expect(server.start?.command).toEqual({ kind: "rstar", args: ["serve", "--policy", join("/runs/round-1/policy", "model.gguf"), "--port", "{port}", "--model-name", "policy", "--gpu", "cuda", "--gpu-layers", "20"] });
+        expect(() => loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "embedded", gpu: "tpu" }, reward: { kind: "embedded" } } }), preset: "synthetic" })).toThrow(/serve\.policy\.gpu/);
+    });
+
+    it("a local GGUF (kind gguf, e.g. the round-1 bootstrap policy): served by rstar serve --policy PATH, the path resolved against the config's folder", () => {
+        const config = loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "gguf", path: "models/qwen-instruct.gguf", gpu: "auto" }, reward: { kind: "embedded" } } }), preset: "synthetic" }).config;
+        expect(config.serve.policy).toEqual({ kind: "gguf", path: join(dir, "models", "qwen-instruct.gguf"), gpu: "auto" });
+        const server = policyServer(config.serve.policy, null, {}, "rounds.0.policy");
+        expect(server.start?.command).toEqual({ kind: "rstar", args: ["serve", "--policy", join(dir, "models", "qwen-instruct.gguf"), "--port", "{port}", "--model-name", "policy", "--gpu", "auto"] });
     });
 });

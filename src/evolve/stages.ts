@@ -112,11 +112,15 @@ export function policyServer(endpoint: Endpoint, checkpoint: string | null, valu
                 url: "http://127.0.0.1:{port}/v1",
                 model: TEACHER_MODEL,
             };
+        case "gguf":
         case "embedded": {
-            if (checkpoint === null) throw new RstarError("CONFIG_INVALID", `${where}: an embedded policy needs a trained checkpoint`);
-            const args = ["serve", "--policy", join(checkpoint, "model.gguf"), "--port", "{port}", "--model-name", EMBEDDED_POLICY_MODEL];
+            if (endpoint.kind === "embedded" && checkpoint === null) throw new RstarError("CONFIG_INVALID", `${where}: an embedded policy needs a trained checkpoint`);
+            const gguf = endpoint.kind === "gguf" ? endpoint.path : join(checkpoint as string, "model.gguf");
+            const args = ["serve", "--policy", gguf, "--port", "{port}", "--model-name", EMBEDDED_POLICY_MODEL];
             if (endpoint.threads !== undefined) args.push("--threads", String(endpoint.threads));
             if (endpoint.sequences !== undefined) args.push("--sequences", String(endpoint.sequences));
+            if (endpoint.gpu !== undefined) args.push("--gpu", endpoint.gpu);
+            if (endpoint.gpuLayers !== undefined) args.push("--gpu-layers", String(endpoint.gpuLayers));
             return { role: "policy", start: { command: { kind: "rstar", args }, readyTimeoutMs: 120_000 }, url: "http://127.0.0.1:{port}/v1", model: EMBEDDED_POLICY_MODEL };
         }
         case "command": {

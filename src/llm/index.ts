@@ -29,5 +29,18 @@ export type { HttpSettingsOptions, HttpSettingsProfile, ResolvedHttpSettings } f
 export type { RetryingJsonClientHooks, RetryingJsonClientSettings } from "./openai-compatible/retrying-json-client.js";
 export type { HttpAnswer } from "./openai-compatible/transport.js";
 export { httpStatusError, invalidResponseError, serverMessage } from "./openai-compatible/wire-errors.js";
-export { LlamaCppBackend, acquireModel, defaultParallelSequences, defaultThreadCount, getSharedLlama, modelNameFromPath } from "./llama-cpp/index.js";
-export type { LlamaCppBackendOptions } from "./llama-cpp/index.js";
+export {
+    GPU_CHOICES,
+    LlamaCppBackend,
+    acquireModel,
+    defaultParallelSequences,
+    defaultThreadCount,
+    formatBytes,
+    freeMemory,
+    getSharedLlama,
+    insufficientMemory,
+    memoryCaps,
+    modelNameFromPath,
+    parseByteSize,
+} from "./llama-cpp/index.js";
+export type { ChatRenderer, GpuChoice, GpuLayers, LlamaCppBackendOptions, LlamaCppPolicyInfo, LoadedModelInfo, ModelLoadOptions } from "./llama-cpp/index.js";

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import type { LlamaEmbeddingContext, LlamaModel } from "node-llama-cpp";
 import { z } from "zod";
 import { InputError, RstarError } from "../errors/index.js";
-import { acquireModel, defaultThreadCount } from "../llm/index.js";
+import { acquireModel, defaultThreadCount, formatBytes, freeMemory, getSharedLlama, insufficientMemory, type GpuChoice, type GpuLayers } from "../llm/index.js";
 import { parseJson } from "../util/index.js";
 import { ppmInputText, type RewardInputFormatter } from "./input-text.js";
 import type { RewardItem, RewardModel } from "./types.js";
@@ -71,6 +71,10 @@ export interface LlamaCppPpmOptions {
     contextSize?: number;
     /** Evaluation threads. Defaults to `defaultThreadCount()`. */
     threads?: number;
+    /** Where llama.cpp computes (see `GpuChoice`). Default `off`: CPU only. */
+    gpu?: GpuChoice;
+    /** Layers offloaded when a GPU is in use. Default `auto`. */
+    gpuLayers?: GpuLayers;
     /** Input text for an item. Defaults to `ppmInputText` (the SFT prompt plus the partial solution). */
     formatInput?: RewardInputFormatter;
     /** Name for logs. Defaults to `ppm:<modelPath>`. */
@@ -186,7 +190,11 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
 
     private ensureLoaded(): Promise<{ model: LlamaModel; context: LlamaEmbeddingContext; contextSize: number; release: () => Promise<void> }> {
         this.state ??= (async () => {
-            const { model, release } = await acquireModel(this.options.modelPath);
+            const { InsufficientMemoryError } = await import("node-llama-cpp");
+            const { model, info, release } = await acquireModel(this.options.modelPath, {
+                ...(this.options.gpu === undefined ? {} : { gpu: this.options.gpu }),
+                ...(this.options.gpuLayers === undefined ? {} : { gpuLayers: this.options.gpuLayers }),
+            });
             try {
                 const trained = model.trainContextSize;
                 const contextSize = this.options.contextSize ?? Math.min(4096, trained > 0 ? trained : 4096);
@@ -194,6 +202,10 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
                 return { model, context, contextSize, release };
             } catch (error) {
                 await release();
+                if (error instanceof InsufficientMemoryError) {
+                    const free = await freeMemory(await getSharedLlama(info.gpu === false ? "off" : info.gpu));
+                    throw insufficientMemory(this.options.modelPath, `the PPM backbone (${formatBytes(info.sizeBytes)}) with its embedding context (${error.message})`, null, free, error);
+                }
                 throw new RstarError("BACKEND_UNAVAILABLE", `cannot create a llama.cpp embedding context for ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
             }
         })();

@@ -1,5 +1,6 @@
 import type { LlmBackend } from "../llm/index.js";
 import type { RewardModel } from "../reward/index.js";
+import type { PromptFormatter } from "../steps/index.js";
 import type { SearchSettings } from "./settings.js";
 import { SearchNode } from "./tree.js";
 
@@ -18,6 +19,8 @@ export interface SearchServices {
     executor: StepExecutor;
     judge: AnswerJudge;
     rewardModel?: RewardModel | undefined;
+    /** How prompts are written; default `renderPrompt`. A local instruct model's chat template plugs in here (`chatPromptFormatter`). */
+    formatPrompt?: PromptFormatter | undefined;
 }
 
 export interface SearchProblem {

@@ -23,7 +23,7 @@ export interface SampleOptions {
 export async function sampleChildren(search: ProblemSearch, node: SearchNode, options: SampleOptions = {}): Promise<SearchNode[]> {
     const { settings, services, problem } = search;
     const n = options.n ?? settings.candidates;
-    const prompt = renderPrompt(settings.prompt, problem.question, node.partialSolution());
+    const prompt = (services.formatPrompt ?? renderPrompt)(settings.prompt, problem.question, node.partialSolution());
     search.counters.requests += 1;
     search.emit({ type: "request-start", problem: problem.index });
     const result = await services.policy.generate({

@@ -29,3 +29,17 @@ export function bootstrapPrompt(question: string, partialSolution = "", examples
 export function renderPrompt(template: PromptTemplateName, question: string, partialSolution = ""): string {
     return template === "sft" ? sftPrompt(question, partialSolution) : bootstrapPrompt(question, partialSolution);
 }
+
+/** Builds the prompt text for a template, a question and a partial solution (`renderPrompt` is the default). */
+export type PromptFormatter = (template: PromptTemplateName, question: string, partialSolution: string) => string;
+
+/**
+ * The bootstrap prompt for an instruction-tuned model through its own chat template: the instructions, the
+ * demonstrations and the question as the user's message, the partial solution as the start of the assistant's reply
+ * (the model continues it), the step markers as plain text in both. `render(user, assistantPrefix)` applies the
+ * template (e.g. a GGUF's `tokenizer.chat_template`). The SFT template is left as it is: rStar-trained policies saw
+ * it raw.
+ */
+export function chatPromptFormatter(render: (user: string, assistantPrefix: string) => string): PromptFormatter {
+    return (template, question, partialSolution) => (template === "bootstrap" ? render(bootstrapPrompt(question).trimEnd(), partialSolution) : renderPrompt(template, question, partialSolution));
+}

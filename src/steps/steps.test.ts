@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { closeCodeStep, extractCode, outputSuffix, parseStep, programForStep } from "./index.js";
-import { bootstrapPrompt, sftPrompt } from "./prompts.js";
+import { bootstrapPrompt, chatPromptFormatter, sftPrompt } from "./prompts.js";
 
 describe("prompts", () => {
     it("formats the SFT template exactly as the official trainer", () => {
@@ -18,6 +18,20 @@ describe("prompts", () => {
         // the instructions' template line, the two demonstrations, and the question asked
         expect(prompt.match(/^Question: /gm)).toHaveLength(4);
         expect(prompt.endsWith("Now it is your turn.\nQuestion: How many sides has a hexagon?\n<code>\n")).toBe(true);
+    });
+});
+
+describe("chatPromptFormatter", () => {
+    it("sends the bootstrap instructions, examples and question as the user message and the partial solution as the reply's start; SFT stays raw", () => {
+        const seen: [string, string][] = [];
+        const format = chatPromptFormatter((user, prefix) => {
+            seen.push([user, prefix]);
+            return `[U]${user}[A]${prefix}`;
+        });
+        expect(format("bootstrap", "How many sides has a hexagon?", "<code>\n")).toBe(`[U]${bootstrapPrompt("How many sides has a hexagon?").trimEnd()}[A]<code>\n`);
+        expect(seen[0]?.[0].endsWith("Question: How many sides has a hexagon?")).toBe(true);
+        expect(format("sft", "How many sides has a hexagon?", "<code>\n")).toBe(sftPrompt("How many sides has a hexagon?", "<code>\n"));
+        expect(seen).toHaveLength(1);
     });
 });
 

@@ -5,7 +5,7 @@ import { methodPreset, methodSettings, parseMethod, runEval, checkEvalSettings, 
 import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
 import { action } from "../run-command.js";
-import { addSearchOptions, integer, resolveSettings, type SearchFlags } from "../search-options.js";
+import { addSearchOptions, integer, resolveSettings, usesShippedPolicy, type SearchFlags } from "../search-options.js";
 import { openServices, type ServiceFlags } from "../services.js";
 import { versions } from "./search.js";
 
@@ -42,14 +42,16 @@ export function register(program: Command): void {
         "after",
         `
 Settings resolve as: the method's preset (greedy, best-of-n, eval-beam, eval-mcts; --preset replaces it), then
---config FILE, then flags. With the shipped tiny models (no --policy-url) steps are one per request, 256 tokens each.
+--config FILE, then flags. With the shipped tiny models (no --policy or --policy-url) steps are one per request, 256
+tokens each. --policy FILE.gguf runs a local model in-process (see rstar search --help: --gpu, --gpu-layers, chat template).
 The search never sees the gold answer: terminal rewards come from the reward model or nothing (--terminal-reward
 ground-truth is refused); answers are graded after selection. pass@K is an oracle and is labelled so.
 Exit codes: 0 ok; 1 some problems failed on their own; 2 bad usage or input; 3 server or Python unavailable; 130 interrupted.
 
 Examples:
   rstar eval --dataset models/heldout/test.jsonl --method mcts --limit 50 --out runs/eval-mcts
-  rstar eval --benchmark math500 --method maj@8 --policy-url http://127.0.0.1:8000/v1 --model qwen --out runs/m500-maj8`,
+  rstar eval --benchmark math500 --method maj@8 --policy-url http://127.0.0.1:8000/v1 --model qwen --out runs/m500-maj8
+  rstar eval --benchmark gsm8k --method greedy --policy ~/models/qwen2.5-math-7b-instruct-q4_k_m.gguf --limit 50 --out runs/gsm8k-local`,
     );
     command.action(action("eval", async (flags: EvalCommandFlags) => evalCommand(flags)));
 }
@@ -58,7 +60,7 @@ async function evalCommand(flags: EvalCommandFlags) {
     if ((flags.dataset === undefined) === (flags.benchmark === undefined)) throw new RstarError("INVALID_ARGUMENT", "give exactly one of --dataset FILE or --benchmark NAME");
     if (flags.out === undefined) throw new RstarError("INVALID_ARGUMENT", "--out is required");
     const method = parseMethod(flags.method);
-    const shipped = (flags.policyUrl ?? []).length === 0;
+    const shipped = usesShippedPolicy(flags);
     const settings = resolveSettings(flags, methodSettings(method, shipped, flags.preset));
     checkEvalSettings(settings);
     const datasetPath = flags.dataset ?? benchmarkPath(flags.benchmark as string);

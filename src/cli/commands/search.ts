@@ -29,7 +29,7 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
 }
 
 /** Flags stored in config.json (`invocation`) so that `--resume` needs only `--out`. */
-const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate"] as const;
+const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policy", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate", "chatTemplate"] as const;
 
 export function register(program: Command): void {
     const command = program
@@ -46,14 +46,19 @@ export function register(program: Command): void {
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit");
-    addSearchOptions(command, "sample with the shipped policy, bootstrap with --policy-url");
+    addSearchOptions(command, "sample with the shipped policy, bootstrap with --policy or --policy-url");
     command.addHelpText(
         "after",
         `
 Settings resolve as: preset, then --config FILE, then flags; each value is range-checked. Without --preset the
-default fits the policy: the shipped tiny policy (no --policy-url; SFT-trained, 1,024-token context) gets \`sample\`
-(SFT prompt, gold-answer reward, PPM leaf values); a server (--policy-url) gets \`bootstrap\` (few-shot prompt for a
-strong instruction-tuned model). \`bootstrap\` and \`sample\` reward answers by the gold answer: every record needs
+default fits the policy: the shipped tiny policy (no --policy or --policy-url; SFT-trained, 1,024-token context) gets
+\`sample\` (SFT prompt, gold-answer reward, PPM leaf values); a local GGUF (--policy) or a server (--policy-url) gets
+\`bootstrap\` (few-shot prompt for a strong instruction-tuned model; with --policy it goes through the GGUF's own chat
+template when it has one, --no-chat-template sends it raw).
+--policy FILE.gguf runs any llama.cpp model in-process: on the GPU when node-llama-cpp finds a usable one (--gpu auto;
+--gpu off|cuda|vulkan|metal, --gpu-layers N|max), the context size fitted to the free memory (1,024 to 4,096 tokens);
+the model, its placement, context, batch and parallel sequences are printed on stderr. A model that does not fit the
+free RAM/VRAM (or RSTAR_MAX_RAM / RSTAR_MAX_VRAM) fails with exit 3 before anything is allocated. \`bootstrap\` and \`sample\` reward answers by the gold answer: every record needs
 one (--answer-field names its field), or pass --terminal-reward reward-model.
 The shipped models only know the synthetic word-problem domain (models/heldout/test.jsonl); benchmark sets such as
 data/benchmarks/math500_test.json need a real policy server.
@@ -72,6 +77,8 @@ in the summary); 2 bad usage or input; 3 policy server or Python unavailable; 13
 
 Examples:
   rstar search --dataset models/heldout/test.jsonl --limit 5 --out runs/tiny     # shipped models, offline
+  rstar search --dataset data/benchmarks/GSM8K_test.json --policy ~/models/qwen2.5-math-1.5b-instruct-q4_k_m.gguf \\
+    --limit 20 --out runs/gsm8k-local                                            # a local GGUF, GPU if any
   rstar search --dataset data/benchmarks/GSM8K_test.json --policy-url http://127.0.0.1:8000/v1 \\
     --model qwen2.5-math-7b --preset bootstrap --out runs/gsm8k-r1 --limit 100
   rstar search --out runs/gsm8k-r1 --resume`,
@@ -167,7 +174,7 @@ function invocation(flags: SearchCommandFlags): Record<string, unknown> {
     const stored: Record<string, unknown> = {};
     for (const key of INVOCATION_KEYS) {
         const value = flags[key];
-        if (value !== undefined) stored[key] = key === "dataset" || key === "ppm" || key === "valueHead" ? resolve(value as string) : value;
+        if (value !== undefined) stored[key] = key === "dataset" || key === "ppm" || key === "valueHead" || key === "policy" ? resolve(value as string) : value;
     }
     return stored;
 }

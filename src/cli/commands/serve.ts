@@ -1,15 +1,17 @@
 import { Option, type Command } from "commander";
 import { RstarError } from "../../errors/index.js";
-import { LlamaCppBackend, defaultThreadCount } from "../../llm/index.js";
+import { GPU_CHOICES, LlamaCppBackend, defaultThreadCount, type GpuChoice, type GpuLayers } from "../../llm/index.js";
 import { LlamaCppPpm, type StepAggregation } from "../../reward/index.js";
 import { BASE_SETTINGS } from "../../search/index.js";
 import { createGrader, type Grader } from "../../grading/index.js";
 import { createSandbox, type Sandbox } from "../../sandbox/index.js";
+import { chatPromptFormatter } from "../../steps/index.js";
 import { startRstarServer } from "../../serve/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action, positiveInt } from "../run-command.js";
 import { onInterrupt } from "../interrupt.js";
-import { openServices } from "../services.js";
+import { integer } from "../search-options.js";
+import { describeLocalModel, gpuOptions, openServices } from "../services.js";
 
 interface ServeFlags {
     policy?: string;
@@ -34,12 +36,15 @@ interface ServeFlags {
     solvers?: boolean;
     sandboxWorkers?: number;
     store: string | false;
+    gpu?: GpuChoice;
+    gpuLayers?: GpuLayers;
+    chatTemplate?: boolean;
 }
 
 export function register(program: Command): void {
     program
         .command("serve")
-        .description("serve a GGUF policy (and optionally a PPM) over HTTP in OpenAI/vLLM shapes, run in-process by llama.cpp on the CPU")
+        .description("serve a GGUF policy (and optionally a PPM) over HTTP in OpenAI/vLLM shapes, run in-process by llama.cpp (on the GPU when there is one)")
         .option("--policy <model.gguf>", "the policy model (GGUF), run here by llama.cpp")
         .option("--policy-url <url...>", "instead of --policy, with --solvers: an upstream OpenAI-compatible policy server (vLLM, SGLang, llama.cpp, Ollama, rstar serve), as `rstar search --policy-url` takes it")
         .option("--model <name>", "with --policy-url: the model name on the policy server")
@@ -55,6 +60,9 @@ export function register(program: Command): void {
         .option("--threads <n>", `evaluation threads per model (default ${defaultThreadCount()}: CPUs - 1)`, positiveInt("--threads"))
         .option("--context-size <n>", "policy tokens per sequence, prompt included (default: the model's, at most 2048)", positiveInt("--context-size"))
         .option("--sequences <n>", "completions generated at once, each in its own llama.cpp context (default: cores / threads, at most 4)", positiveInt("--sequences"))
+        .addOption(new Option("--gpu <api>", "llama.cpp compute for --policy and --ppm: auto (node-llama-cpp's detection, else the CPU; models under 64 MiB stay on the CPU), off, or one API").choices(GPU_CHOICES).default("auto"))
+        .option("--gpu-layers <n>", "layers offloaded to the GPU: a number, or max (default: as many as fit, all for a model that fits)", (value: string) => (value === "max" ? "max" : integer("--gpu-layers", 0)(value)))
+        .option("--no-chat-template", "with --solvers: the bootstrap prompt goes to the policy raw, not through the GGUF's chat template")
         .option("--model-name <name>", "served policy name (default: the file name without .gguf)")
         .option("--ppm-name <name>", "served PPM name", "ppm")
         .option("--solvers", "also serve the solver models rstar-greedy, rstar-bon-8 and (with --ppm) rstar-mcts: chat completions that run the search")
@@ -103,6 +111,7 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
     const policy = new LlamaCppBackend({
         modelPath,
         threads,
+        ...gpuOptions(flags, "auto"),
         ...(flags.modelName === undefined ? {} : { model: flags.modelName }),
         ...(flags.contextSize === undefined ? {} : { contextSize: flags.contextSize }),
         ...(flags.sequences === undefined ? {} : { sequences: flags.sequences }),
@@ -111,9 +120,11 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
     let sandbox: Sandbox | undefined;
     let grader: Grader | undefined;
     try {
-        await policy.load();
+        const info = await policy.describe();
+        process.stderr.write(`${describeLocalModel("policy", info)}\n`);
+        const render = flags.chatTemplate === false ? null : await policy.chatRenderer();
         if (flags.ppm !== undefined) {
-            ppm = await LlamaCppPpm.fromDirectory(flags.ppm, { threads });
+            ppm = await LlamaCppPpm.fromDirectory(flags.ppm, { threads, ...gpuOptions(flags, "auto") });
             await ppm.load();
         }
         if (flags.solvers === true) {
@@ -127,7 +138,7 @@ async function serveCommand(flags: ServeFlags): Promise<ExitCodeValue> {
             host: flags.host,
             port: flags.port,
             ...apiKeyOption(flags.apiKey),
-                ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm }, ...solverOptions(flags) } }),
+                ...(sandbox === undefined || grader === undefined ? {} : { solvers: { services: { policy, executor: sandbox, judge: grader, rewardModel: ppm, ...(render === null ? {} : { formatPrompt: chatPromptFormatter(render) }) }, ...solverOptions(flags) } }),
         });
         process.stdout.write(`${server.baseURL}\n`);
         process.stderr.write(
@@ -167,6 +178,7 @@ async function serveUpstream(flags: ServeFlags): Promise<ExitCodeValue> {
             ...(flags.valueHead === undefined ? {} : { valueHead: flags.valueHead }),
             ...(flags.prm === undefined ? {} : { prm: flags.prm }),
             ...(flags.prmAggregate === undefined ? {} : { prmAggregate: flags.prmAggregate }),
+            ...gpuOptions(flags, "auto"),
             sandboxWorkers: flags.sandboxWorkers ?? 2,
         },
         BASE_SETTINGS,

@@ -3,7 +3,7 @@ import { RstarError } from "../../errors/index.js";
 import { breadthFirst, solveProblem, type SearchNode } from "../../search/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { action } from "../run-command.js";
-import { addSearchOptions, defaultSettingsBase, resolveSettings, type SearchFlags } from "../search-options.js";
+import { addSearchOptions, defaultSettingsBase, resolveSettings, usesShippedPolicy, type SearchFlags } from "../search-options.js";
 import { openServices, type ServiceFlags } from "../services.js";
 
 interface SolveFlags extends SearchFlags, ServiceFlags {
@@ -22,14 +22,15 @@ export function register(program: Command): void {
     command.addHelpText(
         "after",
         `
-Without --policy-url the shipped tiny models run offline. They are ~1M-parameter models trained only on the
+Without --policy or --policy-url the shipped tiny models run offline. They are ~1M-parameter models trained only on the
 project's synthetic word problems (docs/synthetic-domain.md; examples in models/heldout/test.jsonl): counts and
 money that change through buy/sell/give/pack events. They solve about a quarter of held-out problems greedily, and
 nothing outside that domain. When no answer is found, the best attempt (the deepest path: its steps, their outputs
 and errors, and why it ended) is printed instead.
 
-Example (shipped models):
+Examples (shipped models; a local GGUF, on the GPU when there is one: see rstar search --help for --gpu):
   rstar solve "Aisha has \$92. Aisha spends \$7 on a book. Aisha gets \$38 from Jonas. How many dollars does Aisha have at the end?"
+  rstar solve --policy ~/models/qwen2.5-math-1.5b-instruct-q4_k_m.gguf "What is 17 * 23 - 5?"
 
 Exit codes: 0 an answer was found; 1 the search ended without an answer; 2 bad usage; 3 server or Python unavailable.`,
     );
@@ -60,7 +61,7 @@ async function solveCommand(question: string, flags: SolveFlags) {
                 }) + "\n",
             );
         } else if (attempt !== null) {
-            process.stdout.write(formatAttempt(attempt, flags.policyUrl === undefined));
+            process.stdout.write(formatAttempt(attempt, usesShippedPolicy(flags)));
         } else {
             process.stdout.write(`${trajectory}\n\nanswer: ${outcome.selected?.answer ?? "(none)"}` + (outcome.correct === null ? "" : ` (${outcome.correct ? "correct" : "wrong"}${outcome.selectionSawGold ? "; chosen by its reward from the gold answer" : ""})`) + "\n");
         }

@@ -10,7 +10,20 @@ import {
     type ModelInfo,
 } from "../types.js";
 import { validateGenerateRequest } from "../validate-request.js";
-import { acquireModel, defaultParallelSequences, defaultThreadCount, modelNameFromPath } from "./shared-llama.js";
+import { chatRenderer, type ChatRenderer } from "./chat-template.js";
+import {
+    acquireModel,
+    defaultParallelSequences,
+    defaultThreadCount,
+    formatBytes,
+    freeMemory,
+    getSharedLlama,
+    insufficientMemory,
+    modelNameFromPath,
+    type GpuChoice,
+    type GpuLayers,
+    type LoadedModelInfo,
+} from "./shared-llama.js";
 
 export interface LlamaCppBackendOptions {
     /** Path of the GGUF file. */
@@ -18,14 +31,21 @@ export interface LlamaCppBackendOptions {
     /** Name reported as `model` and by `listModels`. Defaults to the file name without `.gguf`. */
     model?: string;
     /**
-     * Tokens per sequence (prompt + completion). Defaults to 2048, or less when the model was trained on less
-     * (llama.cpp may round it up to a multiple of 256).
+     * Tokens per sequence (prompt + completion). A number is taken as it is (llama.cpp may round it up to a multiple of
+     * 256); `"fit"` takes the largest that fits the free memory between 1,024 (or the training context, when smaller)
+     * and 4,096 (or the training context). Defaults to 2048, or less when the model was trained on less.
      */
-    contextSize?: number;
+    contextSize?: number | "fit";
+    /** Where llama.cpp computes (see `GpuChoice`). Default `off`: CPU only. */
+    gpu?: GpuChoice;
+    /** Layers offloaded when a GPU is in use. Default `auto`: as many as fit (all, for a model that fits). */
+    gpuLayers?: GpuLayers;
     /**
      * Completions generated at once. Each is a llama.cpp context of its own holding one sequence, so a batch never mixes
      * two completions; a larger `n`, and concurrent calls, wait for a free one (first come, first served).
-     * Defaults to `defaultParallelSequences(threads)`: as many as the CPUs run side by side at `threads` each, at most 4.
+     * Defaults to `defaultParallelSequences(threads)`: as many as the CPUs run side by side at `threads` each, at most 4,
+     * and no more than fit the free memory (`describe().sequences` says how many were made; a number given here is
+     * made exactly, or fails with INSUFFICIENT_MEMORY).
      */
     sequences?: number;
     /** Evaluation threads of each context. Defaults to `defaultThreadCount()` (CPUs - 1, at least 1, at most 8). */
@@ -44,7 +64,21 @@ interface Slot {
 interface Loaded {
     model: LlamaModel;
     contextSize: number;
+    batchSize: number;
+    info: LoadedModelInfo;
     release: () => Promise<void>;
+}
+
+/** How a loaded policy runs: the model, where it computes, and the contexts chosen for it. */
+export interface LlamaCppPolicyInfo extends LoadedModelInfo {
+    model: string;
+    /** Tokens per sequence. */
+    contextSize: number;
+    /** Tokens evaluated per decode step. */
+    batchSize: number;
+    /** Completions generated at once (one single-sequence context each): `sequences`, or fewer when the default did not fit the free memory. */
+    sequences: number;
+    threads: number;
 }
 
 interface Waiter {
@@ -55,7 +89,7 @@ interface Waiter {
 }
 
 /**
- * Policy backend running a GGUF in-process through node-llama-cpp (CPU). Completions run on `sequences` slots, each a
+ * Policy backend running a GGUF in-process through node-llama-cpp (CPU, or a GPU with `gpu`). Completions run on `sequences` slots, each a
  * llama.cpp context with a single sequence whose history is cleared before every completion. So a completion is
  * always evaluated the same way — the same tokens from position 0, in the same batches, never in a batch with another
  * completion's tokens — and its text depends only on (prompt, settings, seed + index), not on what else runs at the
@@ -86,7 +120,7 @@ export class LlamaCppBackend implements LlmBackend {
         if (!Number.isInteger(this.threads) || this.threads < 1) throw new RstarError("CONFIG_INVALID", `threads must be an integer >= 1, got ${this.threads}`);
         this.sequences = options.sequences ?? defaultParallelSequences(this.threads);
         if (!Number.isInteger(this.sequences) || this.sequences < 1) throw new RstarError("CONFIG_INVALID", `sequences must be an integer >= 1, got ${this.sequences}`);
-        if (options.contextSize !== undefined && (!Number.isInteger(options.contextSize) || options.contextSize < 16)) {
+        if (options.contextSize !== undefined && options.contextSize !== "fit" && (!Number.isInteger(options.contextSize) || options.contextSize < 16)) {
             throw new RstarError("CONFIG_INVALID", `contextSize must be an integer >= 16, got ${options.contextSize}`);
         }
     }
@@ -99,6 +133,22 @@ export class LlamaCppBackend implements LlmBackend {
     /** The context's tokens per sequence, once loaded. */
     async contextSize(): Promise<number> {
         return (await this.ensureLoaded()).contextSize;
+    }
+
+    /** The model, where it runs and the contexts chosen for it (loads it first). */
+    async describe(): Promise<LlamaCppPolicyInfo> {
+        const { info, contextSize, batchSize } = await this.ensureLoaded();
+        return { ...info, model: this.model, contextSize, batchSize, sequences: this.slots.length, threads: this.threads };
+    }
+
+    /**
+     * Renders (user message, start of the assistant's reply) through the model's own chat template
+     * (`tokenizer.chat_template` in the GGUF metadata), the reply left open for the model to continue; null when
+     * the GGUF has no chat template. Loads the model first.
+     */
+    async chatRenderer(): Promise<ChatRenderer | null> {
+        const { model, info } = await this.ensureLoaded();
+        return info.chatTemplate === null ? null : chatRenderer(model, info.chatTemplate);
     }
 
     async generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -200,29 +250,55 @@ export class LlamaCppBackend implements LlmBackend {
 
     private ensureLoaded(): Promise<Loaded> {
         this.state ??= (async () => {
-            const { LlamaCompletion } = await import("node-llama-cpp");
-            const { model, release } = await acquireModel(this.options.modelPath);
+            const { LlamaCompletion, InsufficientMemoryError } = await import("node-llama-cpp");
+            const { model, info, release } = await acquireModel(this.options.modelPath, {
+                ...(this.options.gpu === undefined ? {} : { gpu: this.options.gpu }),
+                ...(this.options.gpuLayers === undefined ? {} : { gpuLayers: this.options.gpuLayers }),
+            });
             const slots: Slot[] = [];
+            const trained = model.trainContextSize > 0 ? model.trainContextSize : 4096;
+            let contextSize: number | { min: number; max: number } = Math.min(2048, trained);
+            if (this.options.contextSize === "fit") contextSize = { min: Math.min(1024, trained), max: Math.min(4096, trained) };
+            else if (this.options.contextSize !== undefined) contextSize = this.options.contextSize;
             try {
-                const trained = model.trainContextSize;
-                const contextSize = this.options.contextSize ?? Math.min(2048, trained > 0 ? trained : 2048);
                 for (let i = 0; i < this.sequences; i += 1) {
-                    const context = await model.createContext({
-                        contextSize,
-                        sequences: 1,
-                        threads: this.threads,
-                        ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
-                    });
+                    // Every slot gets the first slot's size, so completions do not depend on which slot ran them.
+                    const size = slots[0]?.context.contextSize ?? contextSize;
+                    let context: LlamaContext;
+                    try {
+                        context = await model.createContext({
+                            contextSize: size,
+                            sequences: 1,
+                            threads: this.threads,
+                            ...(this.options.batchSize === undefined ? {} : { batchSize: this.options.batchSize }),
+                        });
+                    } catch (error) {
+                        // Default parallelism is as many slots as fit: with one made, a slot the memory cannot hold ends the list.
+                        if (error instanceof InsufficientMemoryError && slots.length > 0 && this.options.sequences === undefined) break;
+                        throw error;
+                    }
                     const sequence = context.getSequence();
                     slots.push({ context, sequence, completion: new LlamaCompletion({ contextSequence: sequence }) });
                 }
                 if (this.disposal.signal.aborted) throw new RstarError("BACKEND_DISPOSED", `backend ${this.id} was disposed`);
                 this.slots = slots;
                 this.free = [...slots];
-                return { model, contextSize: slots[0]?.context.contextSize ?? contextSize, release };
+                const first = slots[0] as Slot;
+                return { model, info, contextSize: first.context.contextSize, batchSize: first.context.batchSize, release };
             } catch (error) {
                 for (const slot of slots) await slot.context.dispose();
                 await release();
+                if (error instanceof InsufficientMemoryError) {
+                    const free = await freeMemory(await getSharedLlama(info.gpu === false ? "off" : info.gpu));
+                    const size = typeof contextSize === "number" ? contextSize : contextSize.min;
+                    throw insufficientMemory(
+                        this.options.modelPath,
+                        `the model (${formatBytes(info.sizeBytes)}) with ${this.sequences} context(s) of ${size} tokens (${error.message})`,
+                        null,
+                        free,
+                        error,
+                    );
+                }
                 throw RstarError.isInstance(error) ? error : new RstarError("BACKEND_UNAVAILABLE", `cannot create a llama.cpp context for ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
             }
         })();
