@@ -103,6 +103,9 @@ describe("round report", () => {
         // A PPM trained on too few pairs to hold any out, or by a command trainer: no figure rather than a wrong one.
         expect(ppmHeldoutOf({ accuracy: null })).toBeNull();
         expect(ppmHeldoutOf(null)).toBeNull();
+    });
+});
+
 describe("local GGUF policies on the GPU (kinds embedded and gguf: gpu, gpuLayers)", () => {
     it("passes --gpu and --gpu-layers to rstar serve, and the config rejects an unknown GPU API", () => {
         const config = loadEvolveConfig({ file: configFile({ serve: { policy: { kind: "embedded", gpu: "cuda", gpuLayers: 20 }, reward: { kind: "embedded" } } }), preset: "synthetic" }).config;

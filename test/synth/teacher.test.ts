@@ -54,6 +54,27 @@ describe("the teacher without mistakes", () => {
 });
 
 describe("the noisy teacher", () => {
+    it("misreads numbers: a wrong number in the code is the number its comment restates", () => {
+        const rates = resolveErrorRates({ ...perfectRates, wrongNumber: 1 });
+        const words = (text: string) => new Set(text.match(/\d+/g) ?? []);
+        let checked = 0;
+        for (const problem of dataset.train.slice(0, 20)) {
+            const first = referenceTrajectory(planSolution(readQuestion(problem.question)!))[0]!;
+            const [refComment, refCode] = first.split("\n").filter((line) => line.startsWith("#") || line.includes(" = "));
+            // only steps whose reference comment restates every number its code uses
+            if ([...words(refCode!)].some((n) => !words(refComment!).has(n))) continue;
+            for (let index = 0; index < 4; index += 1) {
+                const step = proposeStep(sftPrompt(problem.question), { seed: 3, index, temperature: 1 }, rates);
+                if (step.error !== "wrongNumber") continue;
+                const [comment, code] = step.text.split("\n").filter((line) => line.startsWith("#") || line.includes(" = "));
+                expect(code).not.toBe(refCode);
+                for (const n of words(code!)) if (n !== "100") expect(words(comment!), `${step.text}`).toContain(n);
+                checked += 1;
+            }
+        }
+        expect(checked).toBeGreaterThan(20);
+    });
+
     it("is deterministic given (seed, prompt, sample index); greedy ignores the seed", async () => {
         const teacher = new TeacherBackend({ errorRates: { wrongNumber: 0.3, codeError: 0.2 } });
         const prompt = bootstrapPrompt(dataset.ood[1]!.question, dataset.ood[1]!.solution.split("<end_of_step>")[0] + "<end_of_step>");
