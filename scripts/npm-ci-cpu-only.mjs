@@ -3,10 +3,10 @@
 // on Linux x64). Plain `npm install` / `npm ci` install them (node-llama-cpp's optional dependencies), so a machine
 // with a GPU offloads to it; CI and CPU-only machines use this instead (scripts/setup.sh with RSTAR_CPU_ONLY=1).
 //
-// How: `npm ci --omit=optional` installs every required package (node-llama-cpp's postinstall is skipped: it would
-// look for a prebuild that is not there yet), then every optional package of the lock that npm would install on this
-// platform (os, cpu, libc), except the GPU prebuilds, is fetched at its locked version with `npm pack`, checked
-// against the lock's integrity hash and unpacked where the lock puts it. Needs only Node and npm (no dependency).
+// How: `npm ci --omit=optional --ignore-scripts` installs every required package, then every optional package of the
+// lock that npm would install on this platform (os, cpu, libc), except the GPU prebuilds, is fetched at its locked version with `npm pack`, checked
+// against the lock's integrity hash and unpacked where the lock puts it; then `npm rebuild` runs the install scripts and
+// `npm run prepare` the build. Needs only Node and npm (no dependency).
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -80,7 +80,9 @@ function main() {
     const lock = JSON.parse(readFileSync("package-lock.json", "utf8"));
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const quiet = ["--no-audit", "--no-fund"];
-    execFileSync(npm, ["ci", "--omit=optional", ...quiet], { stdio: "inherit", env: { ...process.env, NODE_LLAMA_CPP_POSTINSTALL: "skip" } });
+    // Scripts wait until the optional packages are back: the root's `prepare` (the build) needs e.g. rolldown's native
+    // binding, itself an optional package, and node-llama-cpp's postinstall looks for its CPU prebuild.
+    execFileSync(npm, ["ci", "--omit=optional", "--ignore-scripts", ...quiet], { stdio: "inherit" });
     const packages = optionalPackages(lock);
     const scratch = mkdtempSync(join(tmpdir(), "rstar-cpu-only-"));
     try {
@@ -100,6 +102,9 @@ function main() {
     } finally {
         rmSync(scratch, { recursive: true, force: true });
     }
+    // The install scripts `npm ci` skipped (native modules such as better-sqlite3), then the root's prepare (the build).
+    execFileSync(npm, ["rebuild", ...quiet], { stdio: "inherit" });
+    execFileSync(npm, ["run", "prepare"], { stdio: "inherit" });
     process.stderr.write(`npm-ci-cpu-only: installed without node-llama-cpp's GPU prebuilds; optional packages added: ${packages.map((pkg) => `${pkg.name}@${pkg.version}`).join(", ")}\n`);
 }
 
