@@ -16,6 +16,7 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
             case "GRADER_UNAVAILABLE":
             case "BACKEND_UNAVAILABLE":
             case "BACKEND_MODEL_NOT_FOUND":
+            case "QUEUE_UNAVAILABLE":
                 return ExitCode.environment;
             default:
                 return ExitCode.internal;

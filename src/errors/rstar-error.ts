@@ -31,7 +31,10 @@ export type RstarErrorCode =
     | "RUN_CONFLICT"
     | "INTERNAL"
     // model backends (appended)
-    | "BACKEND_DISPOSED";
+    | "BACKEND_DISPOSED"
+    // distributed runs (rstar search --queue, rstar worker)
+    | "QUEUE_UNAVAILABLE"
+    | "QUEUE_JOB_FAILED";
 
 const marker = Symbol.for("rstar-math.error");
 
