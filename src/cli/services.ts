@@ -8,6 +8,9 @@ import { createSandbox } from "../sandbox/index.js";
 import type { SearchServices, SearchSettings, StepExecutor } from "../search/index.js";
 import { inferStepStop } from "../steps/index.js";
 
+/** The model name the shipped tiny policy runs under (what runs record, and what a queue run without --model sends). */
+export const SHIPPED_POLICY_MODEL = "rstar-tiny-policy";
+
 export interface ServiceFlags {
     policyUrl?: string[];
     model?: string;
@@ -87,7 +90,7 @@ async function openPolicy(flags: ServiceFlags, onRetry: (event: RetryEvent) => v
     if (urls.length === 0) {
         const shipped = locateShippedModels();
         const threads = flags.threads ?? defaultThreadCount();
-        return { policy: new LlamaCppBackend({ modelPath: shipped.policy, model: "rstar-tiny-policy", threads, contextSize: 1024 }), description: `shipped tiny policy (${shipped.policy})` };
+        return { policy: new LlamaCppBackend({ modelPath: shipped.policy, model: SHIPPED_POLICY_MODEL, threads, contextSize: 1024 }), description: `shipped tiny policy (${shipped.policy})` };
     }
     if (flags.model === undefined) throw new RstarError("INVALID_ARGUMENT", "--model is required with --policy-url (the model name the policy server serves)");
     const policy = new OpenAiCompatibleBackend({
