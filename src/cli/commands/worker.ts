@@ -2,6 +2,7 @@ import { Option, type Command } from "commander";
 import { RstarError } from "../../errors/index.js";
 import { parseQueueUrl, startQueueWorker, type WorkerServices } from "../../queue/index.js";
 import { BASE_SETTINGS } from "../../search/index.js";
+import { findPython } from "../../util/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { onInterrupt } from "../interrupt.js";
 import { action } from "../run-command.js";
@@ -74,6 +75,15 @@ async function workerCommand(flags: WorkerFlags) {
         const services = await openServices({ ...flags, ...(shipped ? {} : { model }) }, BASE_SETTINGS, { rewardModel: true });
         return { policy: services.policy, executor: services.executor, judge: services.judge, rewardModel: services.rewardModel, close: () => services.close() };
     };
+    // The Python probes (findPython: spawnSync, seconds to import sympy) would block the event loop inside the first
+    // job, long enough to lose its lock: run them now. A failure is left for the first job to report.
+    for (const modules of [["sympy", "numpy"], ["sympy"]]) {
+        try {
+            findPython({ modules, purpose: "the Python sandbox and grader" });
+        } catch {
+            // PYTHON_UNAVAILABLE: the jobs fail with it, and the worker pauses.
+        }
+    }
     let stopped!: () => void;
     const stop = new Promise<void>((resolve) => (stopped = resolve));
     let signalName: NodeJS.Signals | null = null;
