@@ -150,6 +150,25 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect(resultLines(out)).toHaveLength(6);
     }, 180_000);
 
+    it("SIGTERM of a worker mid-problem: it hands its problems back at once and exits 0; another worker searches them", async () => {
+        const out = join(root, "worker-stopped");
+        const first = worker();
+        const run = coordinator(out);
+        await waitFor(() => (first.stderr().match(/: searching \(attempt 1/g) ?? []).length >= 2, 90_000, "the first worker to take two problems");
+        first.child.kill("SIGTERM");
+        const stopped = await first.done;
+        expect(stopped.code, stopped.stderr).toBe(0);
+        const released = [...stopped.stderr.matchAll(/problem (\d+): released back to the queue/g)].map((match) => match[1]);
+        expect(released.length).toBeGreaterThan(0);
+        const second = worker();
+        const result = await run.done;
+        expect(result.code, result.stderr).toBe(0);
+        expectEqualToReference(out);
+        const log = (await stopWorker(second)).stderr;
+        // Released, not stalled: the problem starts again at once, its attempt not used up.
+        for (const position of released) expect(log).toContain(`problem ${position}: searching (attempt 1/3)\n`);
+    }, 180_000);
+
     it("kill -9 of the coordinator: the workers go on, and --resume collects what finished meanwhile with nothing lost or duplicated", async () => {
         const out = join(root, "coordinator-killed");
         const running = worker();
@@ -267,4 +286,21 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect(summary.maxResultsHeld).toBeLessThanOrEqual(2);
         for (const each of running) expect((await stopWorker(each)).code).toBe(0);
     }, 180_000);
+
+    it("the shipped tiny llama.cpp policy and PPM: a queue run's trees and results equal a single-process run's", async () => {
+        const heldout = "models/heldout/test.jsonl";
+        const settings = ["--preset", "sample", "--rollouts", "2", "--candidates", "2", "--limit", "2", "--threads", "1"];
+        const single = join(root, "shipped-single");
+        const plain = await runRstar(["search", "--dataset", heldout, "--out", single, ...settings, "--concurrency", "1", "--sandbox-workers", "1", "--quiet"]);
+        expect(plain.code, plain.stderr).toBe(0);
+        const out = join(root, "shipped-queue");
+        const running = start(["worker", "--queue", redis.url, "--threads", "1", "--concurrency", "1", "--sandbox-workers", "1", "--lock-duration-ms", "20000"]);
+        const run = await start(["search", "--dataset", heldout, "--out", out, "--queue", redis.url, ...settings, "--json"]).done;
+        expect(run.code, run.stderr).toBe(0);
+        expect(runOutputs(out)).toEqual(runOutputs(single));
+        expect(runOutputs(out).results).toHaveLength(2);
+        const log = (await stopWorker(running)).stderr;
+        expect(log).toContain("policy the shipped tiny policy");
+        expect(log.match(/: done in /g)).toHaveLength(2);
+    }, 300_000);
 });
