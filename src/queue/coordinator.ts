@@ -21,7 +21,7 @@ import { validateSettings } from "../search/index.js";
 import type { QueueConnection } from "./connection.js";
 import { JOB_FORMAT, searchJobResultSchema, type SearchJob } from "./job-schema.js";
 import { REGISTRY_KEY, jobId, queueName, type RegisteredRun } from "./names.js";
-import { connectQueue, parseFailure } from "./redis.js";
+import { connectQueue, parseFailure, probeRedis } from "./redis.js";
 
 export interface QueueSearchOptions extends Omit<RunIdentity, "policy" | "rewardModel"> {
     connection: QueueConnection;
@@ -70,6 +70,8 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
     const window = options.window ?? 256;
     const batch = options.batch ?? 16;
     if (!Number.isInteger(window) || window < 1 || !Number.isInteger(batch) || batch < 1) throw new RstarError("INVALID_ARGUMENT", "--queue-window and --queue-batch must be positive integers");
+    // Redis first: a wrong URL or password must not leave a run directory behind.
+    await probeRedis(options.connection, 15_000);
     const { paths, config } = await prepareRun({ ...options, policy: { id: `queue:${options.connection.display}`, model: options.model }, rewardModel: options.rewardModel });
     const runId = runIdOf(config);
     const name = queueName(runId);

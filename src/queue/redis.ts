@@ -1,4 +1,5 @@
 import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { RstarError, describeError } from "../errors/index.js";
 import type { QueueConnection } from "./connection.js";
 
@@ -7,6 +8,7 @@ import type { QueueConnection } from "./connection.js";
  * `timeoutMs`. Later connection errors (a Redis restart) are logged once each; commands wait for the reconnection.
  */
 export async function connectQueue(connection: QueueConnection, name: string, log: (line: string) => void, timeoutMs = 15_000): Promise<Queue> {
+    await probeRedis(connection, timeoutMs);
     const queue = new Queue(name, { connection: connection.options });
     let lastError = null as Error | null;
     queue.on("error", (error: Error) => {
@@ -30,6 +32,25 @@ export async function connectQueue(connection: QueueConnection, name: string, lo
         clearTimeout(timer);
     }
     return queue;
+}
+
+/**
+ * One connection attempt and a PING, without retries: a wrong host, port, password or TLS setting fails here at once
+ * (BullMQ's own clients retry forever, and cannot be closed before they connected once).
+ */
+export async function probeRedis(connection: QueueConnection, timeoutMs: number): Promise<void> {
+    const options = { ...(connection.options as Record<string, unknown>), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs };
+    const client = new Redis(options as never); // ioredis's option types do not allow exactOptionalPropertyTypes
+    let lastError = null as Error | null;
+    client.on("error", (error: Error) => (lastError = error));
+    try {
+        await client.connect();
+        await client.ping();
+    } catch (error) {
+        throw new RstarError("QUEUE_UNAVAILABLE", `cannot reach Redis at ${connection.display}: ${lastError?.message ?? describeError(error)} (is redis-server running there, and are the password / TLS options right?)`, { cause: error });
+    } finally {
+        client.disconnect();
+    }
 }
 
 /** How a worker words a failed attempt, so the coordinator can tell the error's code: `CODE: message (worker host:pid)`. */

@@ -303,4 +303,33 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect(log).toContain("policy the shipped tiny policy");
         expect(log.match(/: done in /g)).toHaveLength(2);
     }, 300_000);
+
+    it("Redis with a password: from the URL or RSTAR_REDIS_PASSWORD, never written to the run directory; a wrong one or no Redis exits 3", async () => {
+        const secured = await startRedisServer({ password: "s3cret-pw" });
+        try {
+            const out = join(root, "password");
+            const file = join(root, "one.jsonl");
+            writeFileSync(file, JSON.stringify({ id: "q0", question: questions[0], answer: String(answers[0]) }) + "\n");
+            const running = start(["worker", "--queue", secured.url, "--policy-url", server.baseURL, "--sandbox-workers", "1"], { RSTAR_REDIS_PASSWORD: "s3cret-pw" });
+            const url = secured.url.replace("redis://", "redis://:s3cret-pw@");
+            const run = await start(["search", "--dataset", file, "--out", out, "--queue", url, "--model", server.model, ...searchSettings, "--json"]).done;
+            expect(run.code, run.stderr).toBe(0);
+            expect(resultLines(out)).toHaveLength(1);
+            const config = readFileSync(join(out, "config.json"), "utf8");
+            expect(config).not.toContain("s3cret-pw");
+            expect(config).toContain(`redis://:***@127.0.0.1:${secured.port}`);
+            expect((await stopWorker(running)).code).toBe(0);
+
+            const wrong = await start(["search", "--dataset", file, "--out", join(root, "wrong-password"), "--queue", secured.url.replace("redis://", "redis://:nope@"), "--model", server.model]).done;
+            expect(wrong.code).toBe(3);
+            expect(wrong.stderr).toMatch(/cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: WRONGPASS/);
+            expect(wrong.stderr).not.toContain("nope");
+            expect(existsSync(join(root, "wrong-password"))).toBe(false);
+        } finally {
+            await secured.close();
+        }
+        const nobody = await start(["worker", "--queue", `redis://127.0.0.1:${redis.port + 1}`]).done;
+        expect(nobody.code).toBe(3);
+        expect(nobody.stderr).toContain("ECONNREFUSED");
+    }, 120_000);
 });
