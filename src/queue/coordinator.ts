@@ -39,6 +39,8 @@ export interface QueueSearchOptions extends Omit<RunIdentity, "policy" | "reward
     retryDelayMs?: number;
     /** Wait between polls of the queue when nothing finished. @unit ms. Default 200. */
     pollMs?: number;
+    /** How often the run's registration and queued jobs are checked (jobs lost by Redis are enqueued again). @unit ms. Default 5000. */
+    reconcileMs?: number;
     signal?: AbortSignal;
     onProgress?: (progress: RunProgress) => void;
     log?: (line: string) => void;
@@ -104,11 +106,16 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
         let maxOutstanding = outstanding.size;
         const jobOptions = { attempts: options.attempts ?? 3, backoff: { type: "exponential", delay: options.retryDelayMs ?? 5000 }, removeOnComplete: false, removeOnFail: false };
 
+        // Problems whose jobs vanished from Redis (restarted without persistence, flushed): enqueued again first.
+        const lost: DatasetProblem[] = [];
         const fill = async () => {
             const jobs: { name: string; data: SearchJob; opts: typeof jobOptions & { jobId: string } }[] = [];
-            while (outstanding.size + jobs.length < window && next < todo.length) {
-                const problem = todo[next] as DatasetProblem;
-                next += 1;
+            while (outstanding.size + jobs.length < window && (lost.length > 0 || next < todo.length)) {
+                let problem = lost.shift();
+                if (problem === undefined) {
+                    problem = todo[next] as DatasetProblem;
+                    next += 1;
+                }
                 jobs.push({ name: "search", data: jobData(runId, options.model, problem, options), opts: { ...jobOptions, jobId: jobId(runId, problem.position) } });
             }
             if (jobs.length === 0) return;
@@ -155,13 +162,32 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
             return jobs.length;
         };
 
+        // Every few seconds: the run is registered (workers find it) and every problem counted as queued has its job.
+        const reconcile = async () => {
+            await client.hset(REGISTRY_KEY, { [runId]: JSON.stringify(registration) });
+            const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "waiting-children", "completed", "failed");
+            if (Object.values(counts).reduce((sum, count) => sum + count, 0) >= outstanding.size) return;
+            for (const position of [...outstanding]) {
+                if ((await queue.getJob(jobId(runId, position))) !== undefined) continue;
+                outstanding.delete(position);
+                const problem = byPosition.get(position);
+                if (problem !== undefined && !finished.has(position)) lost.push(problem);
+            }
+            if (lost.length > 0) log(`run ${runId}: ${lost.length} queued problems are gone from Redis (restarted without persistence, or flushed): enqueueing them again`);
+        };
+        let lastReconcile = performance.now();
         let lastActiveCheck = 0;
         while (!options.signal?.aborted && finished.size < options.problems.length) {
             try {
                 const got = (await collect("completed")) + (await collect("failed"));
                 await fill();
                 if (finished.size >= options.problems.length) break;
-                if (outstanding.size === 0 && next >= todo.length) {
+                if (performance.now() - lastReconcile > (options.reconcileMs ?? 5000)) {
+                    lastReconcile = performance.now();
+                    await reconcile();
+                    await fill();
+                }
+                if (outstanding.size === 0 && next >= todo.length && lost.length === 0) {
                     throw new RstarError("INTERNAL", `run ${runId}: ${options.problems.length - finished.size} problems are neither stored nor queued`);
                 }
                 if (got === 0) {

@@ -96,7 +96,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         }
         paused = null;
         options.log("services answer again: taking jobs");
-        for (const worker of workers.values()) worker.resume();
+        for (const worker of workers.values()) void Promise.resolve(worker.resume()).catch(() => undefined);
     };
 
     const processJob = async (job: Job, token?: string): Promise<SearchJobResult> => {

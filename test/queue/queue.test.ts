@@ -206,6 +206,21 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect((await stopWorker(running)).code).toBe(0);
     }, 240_000);
 
+    it("Redis losing the queue (restarted without persistence: FLUSHALL): the coordinator registers the run again, enqueues the lost problems and completes", async () => {
+        const out = join(root, "redis-flushed");
+        const running = worker();
+        const run = coordinator(out);
+        await waitFor(() => resultLines(out).length >= 1, 90_000, "a first result");
+        const client = new Redis({ host: "127.0.0.1", port: redis.port });
+        await client.flushall();
+        client.disconnect();
+        const result = await run.done;
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stderr).toMatch(/queued problems are gone from Redis .*: enqueueing them again/);
+        expectEqualToReference(out);
+        expect((await stopWorker(running)).code).toBe(0);
+    }, 240_000);
+
     it("a worker whose policy server is unreachable fails its jobs with a clear error, and they go to a healthy worker", async () => {
         const out = join(root, "unreachable");
         const dead = await startSimulatedPolicyServer();
