@@ -24,6 +24,7 @@ export function hasRedisServer(): boolean {
 }
 
 export async function startRedisServer(options: { password?: string } = {}): Promise<RedisServer> {
+    if (!hasRedisServer()) throw new Error("redis-server is not installed (Debian: apt-get install redis-server; scripts/setup.sh installs it)");
     const dir = mkdtempSync(join(tmpdir(), "rstar-redis-"));
     const port = await freePort();
     let child: ChildProcess | null = null;
