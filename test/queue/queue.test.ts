@@ -347,4 +347,23 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect(nobody.code).toBe(3);
         expect(nobody.stderr).toContain("ECONNREFUSED");
     }, 120_000);
+
+    it("rstar eval --queue: workers search, and eval.json and problems.jsonl equal an evaluation in one process", async () => {
+        const stepwise = ["--method", "maj@4", "--stop", "<end_of_step>", "<end_of_code>", "<end_of_answer>", "--max-tokens", "256", "--json", "--quiet"];
+        const local = join(root, "eval-local");
+        const plain = await runRstar(["eval", "--dataset", dataset, "--out", local, "--policy-url", server.baseURL, "--model", server.model, "--sandbox-workers", "1", ...stepwise]);
+        expect(plain.code, plain.stderr).toBe(0);
+        const out = join(root, "eval-queue");
+        const running = worker();
+        const queued = await start(["eval", "--dataset", dataset, "--out", out, "--queue", redis.url, "--model", server.model, "--sandbox-workers", "1", ...stepwise]).done;
+        expect(queued.code, queued.stderr).toBe(0);
+        const summary = JSON.parse(queued.stdout) as Record<string, unknown>;
+        const reference = JSON.parse(plain.stdout) as Record<string, unknown>;
+        const timeless = ({ seconds_per_problem: _s, wall_seconds: _w, out: _o, policy: _p, ...rest }: Record<string, unknown>) => rest;
+        expect(timeless(summary)).toEqual(timeless(reference));
+        expect(summary["policy"]).toBe(`queue:${redis.url} model ${server.model}`);
+        const records = (dir: string) => readFileSync(join(dir, "problems.jsonl"), "utf8").trim().split("\n").map((line) => { const { seconds: _s, ...rest } = JSON.parse(line) as Record<string, unknown>; return rest; }).sort((a, b) => Number(a["index"]) - Number(b["index"]));
+        expect(records(out)).toEqual(records(local));
+        expect((await stopWorker(running)).stderr).toContain(": done in ");
+    }, 180_000);
 });
