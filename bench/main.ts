@@ -7,6 +7,7 @@ import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
 import { sandboxBench } from "./sandbox.js";
 import { officialScheduleBench, searchBench, virtualLossBench } from "./search.js";
+import { queueBench } from "./queue.js";
 
 // Sections register here; `npm run bench -- NAME` runs only the sections whose title contains NAME
 // (`npm run bench -- search --large` adds 200 problems to the official-schedule comparison).
@@ -21,6 +22,7 @@ const modules: BenchModule[] = [
     gpuBench,
     evalBench,
     evolveBench,
+    queueBench,
 ];
 
 const filter = process.argv[2]?.toLowerCase();

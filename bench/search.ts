@@ -84,7 +84,7 @@ class BarrierBackend {
 const fastExecutor: StepExecutor = { async run() { return { ok: true, observation: "" }; } };
 
 /** Code execution that takes 1-16 ms depending on the program (deterministic), like real sandboxed steps with sympy. */
-const variableExecutor: StepExecutor = {
+export const variableExecutor: StepExecutor = {
     async run(code) {
         let hash = 0;
         for (let index = 0; index < code.length; index += 1) hash = (hash * 31 + code.charCodeAt(index)) >>> 0;
@@ -156,9 +156,9 @@ async function schedules(serviceMs: number, capacity: number, count: number): Pr
 // Ours with default settings (`rstar search`: runSearch with adaptive concurrency) against the per-depth-barrier
 // re-implementation of the official schedule, on the same simulated server, preset bootstrap.
 
-const numericJudge: AnswerJudge = { async equal(gold, pred) { return [gold].flat().some((g) => Number(g) === Number(pred)); } };
+export const numericJudge: AnswerJudge = { async equal(gold, pred) { return [gold].flat().some((g) => Number(g) === Number(pred)); } };
 
-function goldProblems(count: number) {
+export function goldProblems(count: number) {
     return problems(count).map((problem) => ({ ...problem, gold: String(solveQuestion(problem.question)) }));
 }
 
@@ -183,12 +183,12 @@ function score(outcomes: ProblemOutcome[]): Score {
 }
 
 /** Preset bootstrap's search settings with the sft prompt template, the one the simulated policy reads. */
-function bootstrapSettings(): SearchSettings {
+export function bootstrapSettings(): SearchSettings {
     const preset = PRESETS["bootstrap"]!.settings;
     return { ...preset, prompt: "sft", stop: [...preset.stop] };
 }
 
-function latencyBackend(serviceMs: number, perTokenMs: number) {
+export function latencyBackend(serviceMs: number, perTokenMs: number) {
     return new FixedServiceTimeBackend(simulatedBackend({ stepCorrectProbability: 0.5, codeErrorProbability: 0.2 }), serviceMs, 256, perTokenMs);
 }
 

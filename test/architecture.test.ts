@@ -14,7 +14,7 @@ const layers: string[][] = [
     ["search"],
     ["data"],
     ["runs"],
-    ["serve", "train"],
+    ["serve", "train", "queue"],
     ["eval", "evolve"],
     ["demo", "ui"],
     ["cli"],

@@ -9,6 +9,7 @@ export const commandModules: readonly (string | LazyCommand)[] = [
     { name: "grade", term: "grade [options]", module: "./commands/grade.js", description: "Judge whether a predicted answer equals the gold answer (typed parse, exact arithmetic, sympy for symbolic cases)" },
     { name: "exec", term: "exec [options]", module: "./commands/exec.js", description: "run Python code steps in the sandbox and print their rStar observations" },
     { name: "search", term: "search [options]", module: "./commands/search.js", description: "search every problem of a dataset with a policy server (MCTS, beam, best-of-N or greedy) into a durable run directory" },
+    { name: "worker", term: "worker [options]", module: "./commands/worker.js", description: "search problems of distributed runs (rstar search --queue) from a Redis queue, with this host's policy server" },
     { name: "solve", term: "solve [options] <question>", module: "./commands/solve.js", description: "solve one question with a policy server and print the chosen trajectory and answer" },
     { name: "demo", term: "demo [options]", module: "./commands/demo.js", description: "offline demo, a preset over rstar eval: the shipped tiny policy on held-out synthetic problems, greedy, maj@K and MCTS + the shipped PPM" },
     { name: "eval", term: "eval [options]", module: "./commands/eval.js", description: "evaluate a method on a dataset or benchmark: accuracy with 95% intervals, majority / weighted vote, pass@K (oracle), cost, test-time scaling" },

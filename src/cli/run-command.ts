@@ -17,6 +17,7 @@ export function exitCodeFor(error: unknown): ExitCodeValue {
             case "BACKEND_UNAVAILABLE":
             case "BACKEND_MODEL_NOT_FOUND":
             case "INSUFFICIENT_MEMORY":
+            case "QUEUE_UNAVAILABLE":
                 return ExitCode.environment;
             default:
                 return ExitCode.internal;

@@ -18,6 +18,9 @@ import { createSandbox } from "../sandbox/index.js";
 import type { SearchServices, SearchSettings, StepExecutor } from "../search/index.js";
 import { chatPromptFormatter, inferStepStop, type PromptFormatter } from "../steps/index.js";
 
+/** The model name the shipped tiny policy runs under (what runs record, and what a queue run without --model sends). */
+export const SHIPPED_POLICY_MODEL = "rstar-tiny-policy";
+
 export interface ServiceFlags {
     /** A local GGUF policy run in-process. */
     policy?: string;
@@ -119,7 +122,7 @@ async function openPolicy(flags: ServiceFlags, settings: SearchSettings, log: (l
     if (urls.length === 0) {
         const shipped = locateShippedModels();
         const threads = flags.threads ?? defaultThreadCount();
-        const policy = new LlamaCppBackend({ modelPath: shipped.policy, model: "rstar-tiny-policy", threads, contextSize: 1024, ...gpuOptions(flags, "off") });
+        const policy = new LlamaCppBackend({ modelPath: shipped.policy, model: SHIPPED_POLICY_MODEL, threads, contextSize: 1024, ...gpuOptions(flags, "off") });
         return { policy, description: `shipped tiny policy (${shipped.policy})`, local: null };
     }
     if (flags.model === undefined) throw new RstarError("INVALID_ARGUMENT", "--model is required with --policy-url (the model name the policy server serves)");

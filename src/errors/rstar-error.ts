@@ -33,7 +33,10 @@ export type RstarErrorCode =
     // model backends (appended)
     | "BACKEND_DISPOSED"
     /** A model (or its contexts) needs more RAM or VRAM than is free: nothing was loaded. */
-    | "INSUFFICIENT_MEMORY";
+    | "INSUFFICIENT_MEMORY"
+    // distributed runs (rstar search --queue, rstar worker)
+    | "QUEUE_UNAVAILABLE"
+    | "QUEUE_JOB_FAILED";
 
 const marker = Symbol.for("rstar-math.error");
 

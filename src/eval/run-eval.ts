@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DatasetProblem } from "../data/index.js";
 import { RstarError } from "../errors/index.js";
-import { runSearch, type RunProgress, type RunSummary } from "../runs/index.js";
+import { runSearch, type RunProgress, type RunSearchOptions, type RunSummary } from "../runs/index.js";
 import type { SearchServices, SearchSettings } from "../search/index.js";
 import { parseJson } from "../util/index.js";
 import { gradeRun, type EvalProblemRecord } from "./grade-run.js";
@@ -24,6 +24,13 @@ export interface RunEvalOptions {
     versions: Record<string, string>;
     /** Draws per k of the test-time-scaling curve (default 8). */
     draws?: number;
+    /**
+     * Runs the search (default `runSearch`, in this process); `rstar eval --queue` passes one that sends the problems
+     * to `rstar worker`s. `services` then only grade.
+     */
+    search?: (options: RunSearchOptions) => Promise<RunSummary>;
+    /** eval.json's `policy` (default: the policy backend's id). */
+    policyName?: string;
     signal?: AbortSignal;
     onProgress?: (progress: RunProgress) => void;
 }
@@ -76,7 +83,7 @@ export async function runEval(options: RunEvalOptions): Promise<{ summary: EvalS
     checkEvalSettings(options.settings);
     if (options.problems.length === 0) throw new RstarError("INVALID_INPUT", `${options.datasetPath} has no problems`);
     const withoutGold = options.problems.map((problem) => ({ ...problem, answer: null }));
-    const run = await runSearch({
+    const run = await (options.search ?? runSearch)({
         dir: options.dir,
         resume: options.resume,
         datasetPath: options.datasetPath,
@@ -94,7 +101,7 @@ export async function runEval(options: RunEvalOptions): Promise<{ summary: EvalS
     const summary = summarize({
         method: options.method,
         dataset: options.datasetPath,
-        policy: options.services.policy.id,
+        policy: options.policyName ?? options.services.policy.id,
         rewardModel: options.services.rewardModel?.name ?? null,
         settings: options.settings,
         total: options.problems.length,

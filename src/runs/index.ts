@@ -1,10 +1,11 @@
-export { runSearch, runPaths } from "./run-search.js";
-export type { RunSearchOptions, RunSummary } from "./run-search.js";
+export { runSearch, runPaths, prepareRun, rebuildExports, commitRecord, RUN_STOPPING_CODES } from "./run-search.js";
+export type { RunSearchOptions, RunSummary, RunIdentity } from "./run-search.js";
 export type { RunProgress } from "./progress.js";
+export { RunProgressTracker } from "./progress.js";
 export { RunStore } from "./run-store.js";
 export type { StoredProblem } from "./run-store.js";
-export { RUN_FORMAT, readRunConfig } from "./run-config.js";
+export { RUN_FORMAT, readRunConfig, runIdOf } from "./run-config.js";
 export type { RunConfig } from "./run-config.js";
-export { resultRecord, treeRecord } from "./records.js";
+export { resultRecord, treeRecord, errorRecord, selectionSawGold } from "./records.js";
 export { AdaptiveConcurrency } from "./adaptive-concurrency.js";
 export type { AdaptiveConcurrencyOptions, ConcurrencyDecision } from "./adaptive-concurrency.js";

@@ -51,6 +51,25 @@ export class RunProgressTracker {
         if (result["error"] !== null && result["error"] !== undefined) this.state.failed += 1;
     }
 
+    /**
+     * A problem finished elsewhere (a queue worker) was recorded here, with its results.jsonl record: counts it as
+     * `countStored` does, and its nodes and rollouts.
+     */
+    problemRecorded(result: Record<string, unknown>, sawGold: boolean): void {
+        this.countStored(result, sawGold);
+        if (typeof result["nodes"] === "number") this.state.nodes += result["nodes"];
+        if (typeof result["rollouts"] === "number") this.state.rollouts += result["rollouts"];
+        this.state.done += 1;
+        this.finishedThisSession += 1;
+        this.report(true);
+    }
+
+    /** Problems in progress elsewhere (a queue's active jobs). */
+    setInProgress(count: number): void {
+        this.state.inProgress = count;
+        this.report();
+    }
+
     problemStarted(): void {
         this.state.inProgress += 1;
         this.report();

@@ -9,6 +9,11 @@ export const RUN_FORMAT = "rstar-run/1";
 /** What `config.json` in a run directory holds: everything that determines the run's results, plus versions. */
 export interface RunConfig {
     format: typeof RUN_FORMAT;
+    /**
+     * A random id given at creation (16 hex digits): names the run's queue in Redis (`rstar search --queue`).
+     * Optional: runs written before it existed have none (see `runIdOf`).
+     */
+    runId?: string;
     createdAt: string;
     dataset: { path: string; sha256: string; problems: number };
     preset: string | null;
@@ -57,4 +62,9 @@ export function resultAffectingDifferences(stored: RunConfig, current: RunConfig
         }
     }
     return differences;
+}
+
+/** The run's id: its stored `runId`, or for runs written before that field, one derived from its creation time and dataset. */
+export function runIdOf(config: RunConfig): string {
+    return config.runId ?? sha256(`${config.createdAt}\n${config.dataset.sha256}`).slice(0, 16);
 }

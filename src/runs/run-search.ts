@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import type { DatasetProblem } from "../data/index.js";
 import { RstarError } from "../errors/index.js";
 import { checkSettings, solveProblem, type ProblemOutcome, type SearchServices, type SearchSettings } from "../search/index.js";
@@ -54,7 +55,7 @@ export interface RunSummary {
 }
 
 /** Errors that say the run cannot go on (the server, sandbox or settings are unusable), as opposed to one bad problem. */
-const RUN_STOPPING = new Set(["BACKEND_UNAVAILABLE", "BACKEND_TIMEOUT", "BACKEND_MODEL_NOT_FOUND", "ABORTED", "PYTHON_UNAVAILABLE", "SANDBOX_START_FAILED", "SANDBOX_DISPOSED", "CONFIG_INVALID", "RUN_STORE"]);
+export const RUN_STOPPING_CODES: ReadonlySet<string> = new Set(["BACKEND_UNAVAILABLE", "BACKEND_TIMEOUT", "BACKEND_MODEL_NOT_FOUND", "ABORTED", "PYTHON_UNAVAILABLE", "SANDBOX_START_FAILED", "SANDBOX_DISPOSED", "CONFIG_INVALID", "RUN_STORE"]);
 
 /**
  * A durable search run over a dataset. Problems are searched `concurrency` at a time, each as soon as a slot frees
@@ -65,9 +66,11 @@ const RUN_STOPPING = new Set(["BACKEND_UNAVAILABLE", "BACKEND_TIMEOUT", "BACKEND
 export async function runSearch(options: RunSearchOptions): Promise<RunSummary> {
     const started = performance.now();
     checkSettings(options.settings, options.services);
-    const paths = runPaths(options.dir);
-    const config = await currentConfig(options);
-    await prepareDirectory(options, paths, config);
+    const { paths } = await prepareRun({
+        ...options,
+        policy: { id: options.services.policy.id, model: options.services.policy.model },
+        rewardModel: options.services.rewardModel?.name ?? null,
+    });
 
     const store = new RunStore(paths.store);
     try {
@@ -103,7 +106,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                     tracker.problemFinished(outcome);
                 } catch (error) {
                     tracker.problemAbandoned();
-                    if (signal.aborted || !RstarError.isInstance(error) || RUN_STOPPING.has(error.code)) {
+                    if (signal.aborted || !RstarError.isInstance(error) || RUN_STOPPING_CODES.has(error.code)) {
                         if (!signal.aborted) {
                             stopError = error;
                             controller.abort(error);
@@ -112,8 +115,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
                     }
                     failed += 1;
                     const result = errorRecord(problem, error, options.settings);
-                    store.add(problem.position, result, treeRecord(problem, null));
-                    appendFileSync(paths.results, JSON.stringify(result) + "\n");
+                    commitRecord(store, paths, problem.position, result, treeRecord(problem, null));
                     tracker.problemFailed(result, selectionSawGold(result, options.settings));
                 }
             }
@@ -177,14 +179,21 @@ export function runPaths(dir: string) {
 }
 
 function record(store: RunStore, paths: ReturnType<typeof runPaths>, problem: DatasetProblem, outcome: ProblemOutcome): void {
-    const result = resultRecord(problem, outcome);
-    const tree = treeRecord(problem, outcome);
-    store.add(problem.position, result, tree);
-    appendFileSync(paths.results, JSON.stringify(result) + "\n");
-    appendFileSync(paths.trees, JSON.stringify(tree) + "\n");
+    commitRecord(store, paths, problem.position, resultRecord(problem, outcome), treeRecord(problem, outcome));
 }
 
-function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): void {
+/**
+ * Commits one finished problem: to the store first (the truth), then to the exports (a tree only when it has one,
+ * i.e. not for a failed problem). A crash between the two is repaired by `rebuildExports` on resume.
+ */
+export function commitRecord(store: RunStore, paths: ReturnType<typeof runPaths>, position: number, result: Record<string, unknown>, tree: Record<string, unknown>): void {
+    store.add(position, result, tree);
+    appendFileSync(paths.results, JSON.stringify(result) + "\n");
+    if (tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(tree) + "\n");
+}
+
+/** Rewrites results.jsonl and trees.jsonl from the store (the truth after a crash), in finish order. */
+export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): void {
     writeFileSync(paths.results, "");
     writeFileSync(paths.trees, "");
     for (const stored of store.all()) {
@@ -193,22 +202,46 @@ function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): vo
     }
 }
 
-async function currentConfig(options: RunSearchOptions): Promise<RunConfig> {
-    const { policy, rewardModel } = options.services;
+/** What determines a run besides its problems: enough to write or check its config.json. */
+export interface RunIdentity {
+    dir: string;
+    resume: boolean;
+    datasetPath: string;
+    problems: readonly DatasetProblem[];
+    settings: SearchSettings;
+    preset: string | null;
+    policy: { id: string; model: string };
+    rewardModel: string | null;
+    versions: Record<string, string>;
+    invocation?: Record<string, unknown>;
+}
+
+/**
+ * Creates the run directory and its config.json, or checks a resumed run's config.json against these settings
+ * (RUN_CONFLICT when results would differ). Returns the paths and the run's config (the stored one on resume).
+ */
+export async function prepareRun(options: RunIdentity): Promise<{ paths: ReturnType<typeof runPaths>; config: RunConfig }> {
+    const paths = runPaths(options.dir);
+    const config = await currentConfig(options);
+    return { paths, config: await prepareDirectory(options, paths, config) };
+}
+
+async function currentConfig(options: RunIdentity): Promise<RunConfig> {
     return {
         format: RUN_FORMAT,
+        runId: randomBytes(8).toString("hex"),
         createdAt: new Date().toISOString(),
         dataset: { path: options.datasetPath, sha256: sha256(await readFile(options.datasetPath)), problems: options.problems.length },
         preset: options.preset,
         settings: options.settings,
-        policy: { id: policy.id, model: policy.model },
-        rewardModel: rewardModel?.name ?? null,
+        policy: options.policy,
+        rewardModel: options.rewardModel,
         versions: options.versions,
         ...(options.invocation !== undefined ? { invocation: options.invocation } : {}),
     };
 }
 
-async function prepareDirectory(options: RunSearchOptions, paths: ReturnType<typeof runPaths>, config: RunConfig): Promise<void> {
+async function prepareDirectory(options: Pick<RunIdentity, "dir" | "resume">, paths: ReturnType<typeof runPaths>, config: RunConfig): Promise<RunConfig> {
     const exists = existsSync(paths.config);
     if (exists && !options.resume) {
         throw new RstarError("RUN_CONFLICT", `${options.dir} already holds a run; pass --resume to continue it or choose another --out`);
@@ -223,7 +256,8 @@ async function prepareDirectory(options: RunSearchOptions, paths: ReturnType<typ
         if (differences.length > 0) {
             throw new RstarError("RUN_CONFLICT", `cannot resume ${options.dir}: these differ from the original run: ${differences.join("; ")}`);
         }
-        return;
+        return stored;
     }
     await writeRunConfig(paths.config, config);
+    return config;
 }

@@ -277,6 +277,8 @@ export interface SimulatedPolicyServerOptions extends SimulatedPolicyOptions {
     model?: string;
     /** Fixed service time added to every completion request. Defaults to 0. @unit ms */
     serviceTimeMs?: number;
+    /** Questions whose every completion request gets HTTP 500 (a problem that fails on every attempt). */
+    failQuestions?: readonly string[];
 }
 
 export interface SimulatedPolicyServer {
@@ -320,6 +322,11 @@ export async function startSimulatedPolicyServer(options: SimulatedPolicyServerO
         }
         if (payload["model"] !== model) {
             send(response, 404, { error: { message: `The model \`${String(payload["model"])}\` does not exist.`, type: "NotFoundError", param: "model", code: 404 } });
+            return;
+        }
+        const question = parseRstarPrompt(String(payload["prompt"] ?? ""))?.question;
+        if (question !== undefined && options.failQuestions?.includes(question)) {
+            send(response, 500, { error: { message: "simulated server error for this question", type: "InternalServerError", code: 500 } });
             return;
         }
         stats.requests += 1;

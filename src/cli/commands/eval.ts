@@ -1,12 +1,14 @@
 import { Option, type Command } from "commander";
 import { BENCHMARK_NAMES, benchmarkPath, loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { methodPreset, methodSettings, parseMethod, runEval, checkEvalSettings, type EvalSummary } from "../../eval/index.js";
+import { methodPreset, methodSettings, parseMethod, runEval, checkEvalSettings, type EvalSummary, type RunEvalOptions } from "../../eval/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
 import { action } from "../run-command.js";
 import { addSearchOptions, integer, resolveSettings, usesShippedPolicy, type SearchFlags } from "../search-options.js";
-import { openServices, type ServiceFlags } from "../services.js";
+import { SHIPPED_POLICY_MODEL, needsRewardModel, openServices, type ServiceFlags } from "../services.js";
+import type { RunSearchOptions } from "../../runs/index.js";
+import type { SearchSettings } from "../../search/index.js";
 import { versions } from "./search.js";
 
 interface EvalCommandFlags extends Omit<SearchFlags, "preset">, ServiceFlags {
@@ -21,6 +23,7 @@ interface EvalCommandFlags extends Omit<SearchFlags, "preset">, ServiceFlags {
     draws: number;
     json?: boolean;
     quiet?: boolean;
+    queue?: string;
 }
 
 export function register(program: Command): void {
@@ -36,7 +39,8 @@ export function register(program: Command): void {
         .addOption(new Option("--concurrency <n>", "problems searched at once").default(4).argParser(integer("--concurrency")))
         .addOption(new Option("--draws <n>", "subsample draws per point of the test-time-scaling curve").default(8).argParser(integer("--draws")))
         .option("--json", "print the summary (eval.json) as one JSON object on stdout")
-        .option("--quiet", "no progress output");
+        .option("--quiet", "no progress output")
+        .option("--queue <url>", "distributed: the searches go through Redis (redis://HOST:PORT[/DB]) to `rstar worker`s, as with `rstar search --queue`; --model names the workers' model; pass it again with --resume (docs/distributed.md)");
     addSearchOptions(command);
     command.addHelpText(
         "after",
@@ -60,13 +64,18 @@ async function evalCommand(flags: EvalCommandFlags) {
     if ((flags.dataset === undefined) === (flags.benchmark === undefined)) throw new RstarError("INVALID_ARGUMENT", "give exactly one of --dataset FILE or --benchmark NAME");
     if (flags.out === undefined) throw new RstarError("INVALID_ARGUMENT", "--out is required");
     const method = parseMethod(flags.method);
-    const shipped = usesShippedPolicy(flags);
+    if (flags.queue !== undefined && ((flags.policyUrl ?? []).length > 0 || flags.policy !== undefined)) {
+        throw new RstarError("INVALID_ARGUMENT", "--policy-url and --policy go to the workers in a --queue evaluation (rstar worker --policy-url); this process takes --model, the name their servers serve");
+    }
+    const shipped = flags.queue !== undefined ? (flags.model ?? SHIPPED_POLICY_MODEL) === SHIPPED_POLICY_MODEL : usesShippedPolicy(flags);
     const settings = resolveSettings(flags, methodSettings(method, shipped, flags.preset));
     checkEvalSettings(settings);
     const datasetPath = flags.dataset ?? benchmarkPath(flags.benchmark as string);
     const all = await loadDataset(datasetPath);
     const problems = flags.limit === undefined ? all : all.slice(0, flags.limit);
     if (problems.length === 0) throw new RstarError("INVALID_INPUT", `${datasetPath} has no problems`);
+    const queued = flags.queue === undefined ? undefined : await queueSearch(flags.queue, flags.model ?? SHIPPED_POLICY_MODEL, settings);
+    // With --queue the workers search; the services here only grade (the shipped policy is not loaded: it loads on first use).
     const services = await openServices(flags, settings);
     const controller = new AbortController();
     const interrupt = () => controller.abort(new RstarError("ABORTED", "interrupted"));
@@ -87,6 +96,7 @@ async function evalCommand(flags: EvalCommandFlags) {
             concurrency: flags.concurrency,
             versions: versions(),
             draws: flags.draws,
+            ...(queued !== undefined ? { search: queued.search, policyName: queued.policyName } : {}),
             signal: controller.signal,
             onProgress: (progress) => display.update(progress),
         }));
@@ -103,6 +113,16 @@ async function evalCommand(flags: EvalCommandFlags) {
         return ExitCode.interrupted;
     }
     return summary.failed > 0 ? ExitCode.someRecordsMalformed : ExitCode.ok;
+}
+
+/** `--queue`: a search that enqueues the problems for `rstar worker`s and collects their results. */
+async function queueSearch(url: string, model: string, settings: SearchSettings): Promise<{ search: NonNullable<RunEvalOptions["search"]>; policyName: string }> {
+    // Imported here: plain evaluations do not load BullMQ.
+    const { parseQueueUrl, runQueueSearch } = await import("../../queue/index.js");
+    const connection = parseQueueUrl(url);
+    const search = ({ services: _services, concurrency: _concurrency, ...options }: RunSearchOptions) =>
+        runQueueSearch({ ...options, connection, model, rewardModel: needsRewardModel(settings) ? "each worker's (rstar worker --ppm / --reward-url)" : null });
+    return { search, policyName: `queue:${connection.display} model ${model}` };
 }
 
 const percent = (value: number) => `${(100 * value).toFixed(1)}%`;

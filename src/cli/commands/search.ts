@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
 import { AdaptiveConcurrency, readRunConfig, runPaths, runSearch, type RunConfig, type RunSummary } from "../../runs/index.js";
-import { PRESETS } from "../../search/index.js";
+import { PRESETS, type SearchSettings } from "../../search/index.js";
+import type { DatasetProblem } from "../../data/index.js";
 import { packageRoot } from "../../util/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
@@ -12,7 +13,7 @@ import { action } from "../run-command.js";
 import { failureReasons, formatFailureReasons } from "../failure-reasons.js";
 import { onInterrupt } from "../interrupt.js";
 import { addSearchOptions, defaultSettingsBase, integer, resolveSettings, type SearchFlags } from "../search-options.js";
-import { openServices, type ServiceFlags } from "../services.js";
+import { SHIPPED_POLICY_MODEL, needsRewardModel, openServices, type ServiceFlags } from "../services.js";
 
 interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     dataset?: string;
@@ -26,10 +27,15 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     json?: boolean;
     quiet?: boolean;
     listPresets?: boolean;
+    queue?: string;
+    queueWindow: number;
+    queueBatch: number;
+    attempts: number;
+    retryDelayMs: number;
 }
 
 /** Flags stored in config.json (`invocation`) so that `--resume` needs only `--out`. */
-const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policy", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate", "chatTemplate"] as const;
+const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policy", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate", "chatTemplate", "queue"] as const;
 
 export function register(program: Command): void {
     const command = program
@@ -45,7 +51,12 @@ export function register(program: Command): void {
         .addOption(new Option("--max-in-flight <n>", "adaptive concurrency: most problems in flight (256: vLLM's default max_num_seqs)").default(256).argParser(integer("--max-in-flight")))
         .option("--json", "print the summary as JSON on stdout")
         .option("--quiet", "no progress output")
-        .option("--list-presets", "list the presets with their settings and provenance, then exit");
+        .option("--list-presets", "list the presets with their settings and provenance, then exit")
+        .option("--queue <url>", "distributed run: enqueue the problems in Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for `rstar worker` processes on the GPU hosts and collect their results here (docs/distributed.md)")
+        .addOption(new Option("--queue-window <n>", "--queue: most problems in Redis at once").default(256).argParser(integer("--queue-window")))
+        .addOption(new Option("--queue-batch <n>", "--queue: finished problems read from Redis at once (the most results held in memory)").default(16).argParser(integer("--queue-batch")))
+        .addOption(new Option("--attempts <n>", "--queue: attempts per problem before it is recorded as failed").default(3).argParser(integer("--attempts")))
+        .addOption(new Option("--retry-delay-ms <ms>", "--queue: wait before a failed problem's 2nd attempt (doubles after)").default(5000).argParser(integer("--retry-delay-ms")));
     addSearchOptions(command, "sample with the shipped policy, bootstrap with --policy or --policy-url");
     command.addHelpText(
         "after",
@@ -69,6 +80,13 @@ The summary gives "solved" (problems where any rollout's answer was correct) and
 answers; accuracy is not reported under ground-truth terminal reward (bootstrap, sample), where selection sees the
 gold answer and would equal "solved". --json: accuracy (null then), passAny, selectionSawGold.
 
+Distributed (--queue URL): this process is the coordinator. It writes the same run directory, but the problems go
+to a BullMQ queue in Redis named by the run id, and \`rstar worker --queue URL --policy-url …\` processes on any
+number of hosts search them; --model names the model the workers' servers serve (default: the shipped tiny policy,
+for workers started without --policy-url). Results equal a single-process run's. Killing this process loses
+nothing: the workers go on, and \`rstar search --out DIR --resume\` collects what finished meanwhile (the URL is
+stored without its password: pass --queue again, or set RSTAR_REDIS_PASSWORD).
+
 Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise). Ctrl-C stops after recording
 finished problems and prints the command that resumes; \`rstar search --out DIR --resume\` takes the dataset,
 servers and settings from DIR/config.json (flags that would change results are refused).
@@ -81,7 +99,9 @@ Examples:
     --limit 20 --out runs/gsm8k-local                                            # a local GGUF, GPU if any
   rstar search --dataset data/benchmarks/GSM8K_test.json --policy-url http://127.0.0.1:8000/v1 \\
     --model qwen2.5-math-7b --preset bootstrap --out runs/gsm8k-r1 --limit 100
-  rstar search --out runs/gsm8k-r1 --resume`,
+  rstar search --out runs/gsm8k-r1 --resume
+  rstar search --dataset data/benchmarks/GSM8K_test.json --queue redis://10.0.0.5:6379 --model qwen2.5-math-7b \\
+    --preset bootstrap --out runs/gsm8k-r1     # with \`rstar worker --queue redis://10.0.0.5:6379 …\` on each GPU host`,
     );
     command.action(action("search", async (flags: SearchCommandFlags) => searchCommand(flags)));
 }
@@ -101,7 +121,11 @@ async function searchCommand(flags: SearchCommandFlags) {
     if (stored !== null && flags.preset !== undefined && flags.preset !== stored.preset) {
         throw new RstarError("RUN_CONFLICT", `cannot resume ${out}: it was started with preset ${String(stored.preset)}, not ${flags.preset}`);
     }
-    const base = stored !== null ? { preset: stored.preset, settings: stored.settings } : defaultSettingsBase("search", flags);
+    const queueUrl = flags.queue;
+    const base =
+        stored !== null
+            ? { preset: stored.preset, settings: stored.settings }
+            : defaultSettingsBase("search", queueUrl !== undefined ? { ...flags, ...(flags.model !== undefined && flags.model !== SHIPPED_POLICY_MODEL ? { policyUrl: [queueUrl] } : {}) } : flags);
     const settings = resolveSettings(flags, base.settings);
     const all = await loadDataset(dataset, {
         requireAnswers: settings.terminalReward === "ground-truth",
@@ -110,6 +134,7 @@ async function searchCommand(flags: SearchCommandFlags) {
     });
     const limit = flags.limit ?? (stored !== null && stored.dataset.problems < all.length ? stored.dataset.problems : undefined);
     const problems = limit === undefined ? all : all.slice(0, limit);
+    if (queueUrl !== undefined) return queueSearch(flags, queueUrl, { out, dataset, problems, settings, preset: base.preset });
     // Adaptive runs let the policy client send as many requests as the problems in flight can make.
     const adaptiveMaxRequests = flags.concurrency === undefined && flags.maxRequests === undefined ? flags.maxInFlight * settings.parallelRollouts : undefined;
     const serviceFlags = { ...flags, ...(adaptiveMaxRequests !== undefined ? { maxRequests: Math.max(64, adaptiveMaxRequests) } : {}) };
@@ -151,6 +176,57 @@ async function searchCommand(flags: SearchCommandFlags) {
     if (summary.aborted) {
         process.stderr.write(
             `interrupted: ${summary.finished} of ${summary.total} problems are finished and kept in ${out}; continue with:\n  rstar search --out ${shellQuote(out)} --resume\n`,
+        );
+        return ExitCode.interrupted;
+    }
+    return summary.failed > 0 ? ExitCode.someRecordsMalformed : ExitCode.ok;
+}
+
+/** `--queue`: this process coordinates; `rstar worker` processes search. */
+async function queueSearch(flags: SearchCommandFlags, queueUrl: string, run: { out: string; dataset: string; problems: DatasetProblem[]; settings: SearchSettings; preset: string | null }) {
+    if ((flags.policyUrl ?? []).length > 0 || flags.policy !== undefined) {
+        throw new RstarError("INVALID_ARGUMENT", "--policy-url and --policy go to the workers in a --queue run (rstar worker --policy-url); the coordinator takes --model, the name their servers serve");
+    }
+    // Imported here: plain runs do not load BullMQ.
+    const { parseQueueUrl, runQueueSearch } = await import("../../queue/index.js");
+    // A stored URL has its password removed ("***"); the password then comes from RSTAR_REDIS_PASSWORD.
+    const connection = parseQueueUrl(queueUrl.replace(/:\*\*\*@/, "@"));
+    const controller = new AbortController();
+    const stopListening = onInterrupt(() => controller.abort(new RstarError("ABORTED", "interrupted")));
+    const quiet = flags.quiet ?? false;
+    const display = new ProgressDisplay("search", undefined, undefined, quiet);
+    let summary: Awaited<ReturnType<typeof runQueueSearch>>;
+    try {
+        summary = await runQueueSearch({
+            dir: run.out,
+            resume: flags.resume ?? false,
+            datasetPath: run.dataset,
+            problems: run.problems,
+            settings: run.settings,
+            preset: run.preset,
+            connection,
+            model: flags.model ?? SHIPPED_POLICY_MODEL,
+            rewardModel: needsRewardModel(run.settings) ? "each worker's (rstar worker --ppm / --reward-url)" : null,
+            window: flags.queueWindow,
+            batch: flags.queueBatch,
+            attempts: flags.attempts,
+            retryDelayMs: flags.retryDelayMs,
+            versions: versions(),
+            invocation: { ...invocation(flags), queue: connection.display },
+            signal: controller.signal,
+            onProgress: (progress) => display.update(progress),
+            log: (line) => {
+                if (!quiet) process.stderr.write(`search: ${line}\n`);
+            },
+        });
+    } finally {
+        display.stop();
+        stopListening();
+    }
+    printSummary(summary, run.out, flags.json ?? false);
+    if (summary.aborted) {
+        process.stderr.write(
+            `interrupted: ${summary.finished} of ${summary.total} problems are finished and kept in ${run.out}; the workers go on with the queued ones; collect them with:\n  rstar search --out ${shellQuote(run.out)} --resume\n`,
         );
         return ExitCode.interrupted;
     }
