@@ -5,6 +5,7 @@ import { gpuBench } from "./gpu.js";
 import { gradingBench } from "./grading.js";
 import { llamaBench } from "./llama.js";
 import { modelsBench } from "./models.js";
+import { ppmBench } from "./ppm.js";
 import { sandboxBench } from "./sandbox.js";
 import { officialScheduleBench, searchBench, virtualLossBench } from "./search.js";
 import { queueBench } from "./queue.js";
@@ -22,6 +23,7 @@ const modules: BenchModule[] = [
     gpuBench,
     evalBench,
     evolveBench,
+    ppmBench,
     queueBench,
 ];
 
