@@ -174,7 +174,25 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             if (wanted.includes(runId)) continue;
             workers.delete(runId);
             options.log(`run ${runId} is finished: no longer serving it`);
-            void worker.close().catch(() => undefined);
+            void retire(runId, worker);
+        }
+    };
+    // The coordinator obliterates a finished run's queue, but a BullMQ worker still attached to it (until the next
+    // discovery) can write a few keys back (its stalled-job check, the event stream): once closed, it removes them,
+    // unless the run has been registered again meanwhile.
+    const retire = async (runId: string, worker: { close(): Promise<void> }) => {
+        try {
+            await worker.close();
+            const client = await registry.getBackend().client;
+            if ((await client.hexists(REGISTRY_KEY, runId)) === 1) return;
+            const leftover = await connectQueue(options.connection, queueName(runId), options.log);
+            try {
+                await leftover.obliterate({ force: true });
+            } finally {
+                await leftover.close();
+            }
+        } catch {
+            // Redis gone: nothing to tidy, and nothing of the run's results lives in these keys.
         }
     };
     await discover();
@@ -190,7 +208,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             clearInterval(discoverTimer);
             clearTimeout(pauseTimer);
             if (release) releasing.abort(new RstarError("ABORTED", "the worker is stopping"));
-            await Promise.allSettled([...workers.values()].map((worker) => worker.close()));
+            await Promise.allSettled([...workers.entries()].map(([runId, worker]) => retire(runId, worker)));
             await services.closeAll();
             await registry.close();
         },
