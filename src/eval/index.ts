@@ -3,7 +3,7 @@ export { parseMethod, methodPreset, methodSettings, checkEvalSettings } from "./
 export type { EvalMethod } from "./methods.js";
 export { runEval, summarize, readEval, evalPaths } from "./run-eval.js";
 export type { RunEvalOptions, EvalSummary, SummarizeInput } from "./run-eval.js";
-export { gradeRun, trajectoryOf, levelOf } from "./grade-run.js";
+export { compareTags, gradeRun, trajectoryOf, levelOf } from "./grade-run.js";
 export type { EvalProblemRecord, TrajectoryStep } from "./grade-run.js";
 export { wilson, rate, choose, problemVerdicts, computeMetrics, scalingCurve, scalingKs, pairedDifference, seededRandom } from "./metrics.js";
 export type { GradedProblem, GradedTerminal, Interval, Rate, Metrics, ScalingPoint, ScalingOptions, PairedDifference, ProblemVerdicts } from "./metrics.js";

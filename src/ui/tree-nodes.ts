@@ -1,3 +1,4 @@
+import { compareTags } from "../eval/index.js";
 import type { TreeNode } from "./api-types.js";
 
 const num = (value: unknown, fallback = 0) => (typeof value === "number" && Number.isFinite(value) ? value : fallback);
@@ -47,15 +48,4 @@ export function treeNodes(states: unknown): TreeNode[] {
         });
     }
     return nodes;
-}
-
-/** "0.2.10" after "0.2.9": tags compared segment by segment as numbers. */
-export function compareTags(a: string, b: string): number {
-    const x = a.split(".");
-    const y = b.split(".");
-    for (let i = 0; i < Math.min(x.length, y.length); i += 1) {
-        const d = Number(x[i]) - Number(y[i]);
-        if (d !== 0) return d;
-    }
-    return x.length - y.length;
 }

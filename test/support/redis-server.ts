@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../src/evolve/process.js";
 
 /** A real Debian redis-server on a random loopback port, its data in a temp directory (AOF on: restarts keep the queue). */
 export interface RedisServer {
@@ -55,18 +56,6 @@ export async function startRedisServer(options: { password?: string } = {}): Pro
             rmSync(dir, { recursive: true, force: true });
         },
     };
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.once("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const address = server.address();
-            const port = typeof address === "object" && address !== null ? address.port : 0;
-            server.close(() => resolve(port));
-        });
-    });
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {
