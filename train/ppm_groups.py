@@ -97,17 +97,16 @@ def batches_of(groups: Sequence[Group], order: Sequence[int], pairs_per_batch: i
     """Consecutive groups (in `order`) until a batch has pairs_per_batch pairs or its padded size would pass max_tokens."""
     out: List[List[Group]] = []
     cur: List[Group] = []
-    n_pairs = 0
-    longest = 0
+    n_pairs = n_seqs = longest = 0
     for i in order:
         g = groups[i]
         g_longest = max(len(s) for s in g.seqs)
-        n_seqs = sum(len(c.seqs) for c in cur) + len(g.seqs)
-        if cur and (n_pairs >= pairs_per_batch or n_seqs * max(longest, g_longest) > max_tokens):
+        if cur and (n_pairs >= pairs_per_batch or (n_seqs + len(g.seqs)) * max(longest, g_longest) > max_tokens):
             out.append(cur)
-            cur, n_pairs, longest = [], 0, 0
+            cur, n_pairs, n_seqs, longest = [], 0, 0, 0
         cur.append(g)
         n_pairs += len(g.pairs)
+        n_seqs += len(g.seqs)
         longest = max(longest, g_longest)
     if cur:
         out.append(cur)

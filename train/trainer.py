@@ -364,7 +364,8 @@ def train_ppm(args, progress: Progress) -> dict:
         {"params": list(model.parameters()), "lr": args.lr},
         {"params": list(head.parameters()), "lr": args.head_lr or args.lr},
     ], betas=(0.9, 0.95), weight_decay=args.weight_decay)
-    steps_per_epoch = len(batches_of(build_groups(train, args.max_len), range(len(set(p[3] for p in train))), args.batch, args.batch_tokens))
+    groups = build_groups(train, args.max_len)
+    steps_per_epoch = len(batches_of(groups, range(len(groups)), args.batch, args.batch_tokens))
     total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
     progress.emit("start", kind="ppm", params=model.num_params() + sum(p.numel() for p in head.parameters()), train_pairs=len(train),
                   test_pairs=len(test), train_problems=len(train_problems), test_problems=len(test_problems), split=split,
@@ -376,7 +377,6 @@ def train_ppm(args, progress: Progress) -> dict:
     history = []
     t_start = time.time()
     first_loss = None
-    groups = build_groups(train, args.max_len)
     seen = 0
     while step < total_steps:
         epoch += 1
