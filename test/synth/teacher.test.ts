@@ -75,6 +75,30 @@ describe("the noisy teacher", () => {
         expect(checked).toBeGreaterThan(20);
     });
 
+    it("misreads a number as the tiny policies do: mostly another number altogether, sometimes off by 1 or 2", () => {
+        const rates = resolveErrorRates({ ...perfectRates, wrongNumber: 1 });
+        const numbers = (line: string) => (line.split(" = ")[1]?.match(/\d+/g) ?? []).map(Number);
+        const deltas: number[] = [];
+        for (const problem of dataset.train.slice(0, 40)) {
+            const refCode = referenceTrajectory(planSolution(readQuestion(problem.question)!))[0]!.split("\n").find((line) => line.includes(" = "))!;
+            for (let index = 0; index < 4; index += 1) {
+                const step = proposeStep(sftPrompt(problem.question), { seed: 5, index, temperature: 1 }, rates);
+                if (step.error !== "wrongNumber") continue;
+                const code = step.text.split("\n").find((line) => line.includes(" = "))!;
+                const [before, after] = [numbers(refCode), numbers(code)];
+                if (before.length !== after.length) continue;
+                before.forEach((n, i) => {
+                    if (after[i] !== n) deltas.push(Math.abs((after[i] as number) - n));
+                });
+            }
+        }
+        expect(deltas.length).toBeGreaterThan(60);
+        const nudges = deltas.filter((d) => d <= 2 || d === 10).length;
+        // the policies' own: ~30% nudges, ~70% other numbers (the old teacher: 100% nudges)
+        expect(nudges / deltas.length).toBeGreaterThan(0.1);
+        expect(nudges / deltas.length).toBeLessThan(0.55);
+    });
+
     it("is deterministic given (seed, prompt, sample index); greedy ignores the seed", async () => {
         const teacher = new TeacherBackend({ errorRates: { wrongNumber: 0.3, codeError: 0.2 } });
         const prompt = bootstrapPrompt(dataset.ood[1]!.question, dataset.ood[1]!.solution.split("<end_of_step>")[0] + "<end_of_step>");
