@@ -214,6 +214,8 @@ export interface RunIdentity {
     rewardModel: string | null;
     versions: Record<string, string>;
     invocation?: Record<string, unknown>;
+    /** A distributed run's worker models (`--worker-models`, resolved), recorded in config.json. */
+    workerModels?: Record<string, unknown>;
 }
 
 /**
@@ -238,6 +240,7 @@ async function currentConfig(options: RunIdentity): Promise<RunConfig> {
         rewardModel: options.rewardModel,
         versions: options.versions,
         ...(options.invocation !== undefined ? { invocation: options.invocation } : {}),
+        ...(options.workerModels !== undefined ? { workerModels: options.workerModels } : {}),
     };
 }
 

@@ -68,7 +68,8 @@ async function workerCommand(flags: WorkerFlags) {
     checkRewardFlags(flags);
     const shipped = (flags.policyUrl ?? []).every((url) => url.trim() === "");
     const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-    const open = async (model: string): Promise<WorkerServices> => {
+    const open = async (model: string, workerModels?: Record<string, unknown>): Promise<WorkerServices> => {
+        if (workerModels !== undefined) return openWorkerModels(flags, model, workerModels, log);
         if (shipped && model !== SHIPPED_POLICY_MODEL) {
             throw new RstarError("BACKEND_MODEL_NOT_FOUND", `this worker runs the shipped tiny policy (no --policy-url); the run needs model "${model}"`);
         }
@@ -112,6 +113,51 @@ async function workerCommand(flags: WorkerFlags) {
         stopListening();
     }
     return ExitCode.ok;
+}
+
+/**
+ * A job that names its worker models (`rstar evolve --queue`, `rstar search --queue --worker-models`): the checkpoint
+ * hashes are checked against this host's files, then the policy server (and reward server) start here; this worker's
+ * --policy-url / --ppm / --reward-url are not used for it. Closing the services stops the servers.
+ */
+async function openWorkerModels(flags: WorkerFlags, model: string, value: Record<string, unknown>, log: (line: string) => void): Promise<WorkerServices> {
+    // Imported here: workers of plain runs do not load the evolve module.
+    const { resolveWorkerModels, startWorkerModels } = await import("../../evolve/index.js");
+    const models = await resolveWorkerModels(value, "the job's workerModels").catch((error: unknown) => {
+        // A descriptor this version cannot read cannot be served here: an environment error, so another worker may.
+        throw new RstarError("BACKEND_MODEL_NOT_FOUND", `cannot serve the run's worker models: ${(error as Error).message}`);
+    });
+    const served = await startWorkerModels(models, { log });
+    if (served.policy.model !== model) {
+        await served.close();
+        throw new RstarError("BACKEND_MODEL_NOT_FOUND", `the run's worker models serve model "${served.policy.model}", but its jobs ask for "${model}"`);
+    }
+    log(`serving the run's worker models: ${served.description}`);
+    try {
+        // This host's tuning flags apply (sandbox workers, threads, request limits, GPU); the models are the run's.
+        const { policy: _policy, policyUrl: _policyUrl, ppm: _ppm, rewardUrl: _rewardUrl, rewardModel: _rewardModel, valueHead: _valueHead, prm: _prm, prmAggregate: _prmAggregate, ...tuning } = flags;
+        const serviceFlags: ServiceFlags = {
+            ...tuning,
+            policyUrl: [served.policy.url],
+            model,
+            ...(served.reward === null ? {} : "ppm" in served.reward ? { ppm: served.reward.ppm } : { rewardUrl: [served.reward.rewardUrl], rewardModel: served.reward.rewardModel, valueHead: served.reward.valueHead }),
+        };
+        const services = await openServices(serviceFlags, BASE_SETTINGS, { rewardModel: served.reward !== null });
+        return {
+            policy: services.policy,
+            executor: services.executor,
+            judge: services.judge,
+            rewardModel: services.rewardModel,
+            close: async () => {
+                await services.close();
+                await served.close();
+                log(`stopped the worker models' servers (${served.description})`);
+            },
+        };
+    } catch (error) {
+        await served.close();
+        throw error;
+    }
 }
 
 function checkRewardFlags(flags: WorkerFlags): void {
