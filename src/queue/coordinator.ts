@@ -213,6 +213,9 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
         tracker.stop();
         const done = finished.size >= options.problems.length;
         if (done) {
+            // The exports in dataset order: which worker finished a problem first must not change what is
+            // extracted from them (rstar extract reads trees.jsonl in file order; rstar evolve trains on that).
+            rebuildExports(store, paths, "position");
             // Nothing of the run is left to collect: its queue and registry entry go.
             await client.hdel(REGISTRY_KEY, runId);
             await queue.obliterate({ force: true });

@@ -193,10 +193,10 @@ export function commitRecord(store: RunStore, paths: ReturnType<typeof runPaths>
 }
 
 /** Rewrites results.jsonl and trees.jsonl from the store (the truth after a crash), in finish order. */
-export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): void {
+export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>, order: "finish" | "position" = "finish"): void {
     writeFileSync(paths.results, "");
     writeFileSync(paths.trees, "");
-    for (const stored of store.all()) {
+    for (const stored of store.all(order)) {
         appendFileSync(paths.results, JSON.stringify(stored.result) + "\n");
         if (stored.tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(stored.tree) + "\n");
     }
