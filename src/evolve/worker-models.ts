@@ -132,8 +132,9 @@ export async function verifyWorkerModels(models: WorkerModels): Promise<void> {
     const listed = new Map(models.files.map((entry) => [entry.path, entry.sha256]));
     const hint = "every worker needs the run's checkpoints at the same paths (a shared filesystem, or identical copies)";
     for (const path of checkpointFiles(models)) {
-        const expected = listed.get(path);
-        if (expected === undefined) throw new RstarError("BACKEND_MODEL_NOT_FOUND", `checkpoint file ${path} on this host is not among the run's files (${models.files.map((entry) => entry.path).join(", ") || "none"}); ${hint}`);
+        if (!listed.has(path)) throw new RstarError("BACKEND_MODEL_NOT_FOUND", `checkpoint file ${path} on this host is not among the run's files (${models.files.map((entry) => entry.path).join(", ") || "none"}); ${hint}`);
+    }
+    for (const [path, expected] of listed) {
         if (!existsSync(path)) throw new RstarError("BACKEND_MODEL_NOT_FOUND", `checkpoint file ${path} does not exist on this host (expected sha256 ${expected}); ${hint}`);
         const actual = await sha256File(path);
         if (actual !== expected) throw new RstarError("BACKEND_MODEL_NOT_FOUND", `checkpoint file ${path} differs from the run's: expected sha256 ${expected}, this host has ${actual}; ${hint}`);
