@@ -287,6 +287,11 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         const again = await evolve(reference);
         expect(again.code).toBe(2);
         expect(again.stderr).toContain("add --resume");
+        // A run started without --queue keeps its searches here.
+        const queued = await evolve(reference, ["--resume", "--queue", "redis://127.0.0.1:1"]);
+        expect(queued.code).toBe(2);
+        expect(queued.stderr).toContain("was started without --queue");
+        expect(existsSync(join(reference, "queue.json"))).toBe(false);
         const changed = join(work, "changed.json");
         writeFileSync(changed, JSON.stringify({ ...miniature, seed: 4 }));
         const child = await new Promise<Exit>((resolve) => {

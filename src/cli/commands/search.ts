@@ -87,7 +87,10 @@ to a BullMQ queue in Redis named by the run id, and \`rstar worker --queue URL -
 number of hosts search them; --model names the model the workers' servers serve (default: the shipped tiny policy,
 for workers started without --policy-url). Results equal a single-process run's. Killing this process loses
 nothing: the workers go on, and \`rstar search --out DIR --resume\` collects what finished meanwhile (the URL is
-stored without its password: pass --queue again, or set RSTAR_REDIS_PASSWORD).
+stored without its password: pass --queue again, or set RSTAR_REDIS_PASSWORD). --worker-models FILE names the policy
+and reward model the workers start themselves for this run (JSON: evolve endpoints, checkpoints and their sha256; a
+worker whose files differ refuses the jobs); \`rstar evolve --queue\` writes one per round. When the run completes,
+results.jsonl and trees.jsonl are written in dataset order.
 
 Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise). Ctrl-C stops after recording
 finished problems and prints the command that resumes; \`rstar search --out DIR --resume\` takes the dataset,

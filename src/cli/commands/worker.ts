@@ -52,11 +52,18 @@ Faults: a killed worker's problems are retried elsewhere once their lock expires
 host's policy server is unreachable, the jobs in progress fail (retried elsewhere, up to the run's attempts) and the
 worker pauses until the server answers. SIGTERM or Ctrl-C hands the problems in progress back to the queue and exits
 with 0 (a second signal exits at once with 130). Every worker must serve the same model and reward model.
+Jobs that name their worker models (\`rstar evolve --queue\`, \`rstar search --queue --worker-models FILE\`) need no
+--policy-url: the worker checks the sha256 of the checkpoint files on this host (a mismatch fails the attempt with
+the file and both hashes, and the job goes to other workers), then starts the named servers here (the teacher,
+\`rstar serve --policy …/model.gguf\`, or the run's command template such as \`vllm serve {policy} --port {port}\`) and
+loads an embedded PPM in this process (--threads, --gpu and the other tuning flags apply). It keeps them while jobs
+name the same models, stops them before starting other ones, and stops them when it exits.
 See docs/distributed.md.
 
 Examples:
   rstar worker --queue redis://10.0.0.5:6379 --policy-url http://127.0.0.1:8000/v1 --concurrency 64
   RSTAR_REDIS_PASSWORD=... rstar worker --queue rediss://redis.internal:6380/2 --policy-url http://127.0.0.1:8000/v1
+  rstar worker --queue redis://10.0.0.5:6379 --concurrency 64      # serves what the jobs name (rstar evolve --queue)
 
 Exit codes: 0 stopped by SIGTERM or Ctrl-C; 2 bad usage; 3 Redis unreachable.`,
     );
