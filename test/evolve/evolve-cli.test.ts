@@ -1,8 +1,9 @@
 import Database from "better-sqlite3";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { runOutputs } from "../support/run-files.js";
@@ -280,6 +281,33 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         } finally {
             for (const worker of workers) worker.kill("SIGKILL");
             await redis?.close();
+        }
+    });
+
+    it("--queue with a password: the stages get it in RSTAR_REDIS_PASSWORD, and no command line, state file or queue.json holds it", { timeout: 120_000 }, async () => {
+        const redis = await startRedisServer({ password: "s3cret-pw" });
+        const out = join(work, "password");
+        const client = new Redis({ host: "127.0.0.1", port: redis.port, password: "s3cret-pw" });
+        const run = spawned(["evolve", "--preset", "synthetic", "--config", configFile, "--out", out, "--queue", `redis://:s3cret-pw@127.0.0.1:${redis.port}`]);
+        try {
+            // The round-1 search registers its run: it reached the password-protected Redis (no worker is running).
+            const deadline = Date.now() + 90_000;
+            while (Object.keys(await client.hgetall("rstar:runs")).length === 0) {
+                if (Date.now() > deadline || run.stderr().includes("failed")) throw new Error(`the search did not register its run:\n${run.stderr()}`);
+                await sleep(100);
+            }
+            run.kill("SIGINT");
+            const stopped = await run.done;
+            expect(stopped.code, stopped.stderr).toBe(130);
+            expect(stages(out, 1)["search"]?.command).toContain(`--queue redis://127.0.0.1:${redis.port} --worker-models`);
+            expect(JSON.parse(readFileSync(join(out, "queue.json"), "utf8"))).toEqual({ queue: `redis://127.0.0.1:${redis.port}` });
+            const files = spawnSync("grep", ["-rl", "s3cret-pw", out], { encoding: "utf8" });
+            expect(files.stdout).toBe("");
+            expect(stopped.stderr).not.toContain("s3cret-pw");
+        } finally {
+            run.kill("SIGKILL");
+            client.disconnect();
+            await redis.close();
         }
     });
 
