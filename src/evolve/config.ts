@@ -22,7 +22,7 @@ const template = z.string().min(1).superRefine((text, ctx) => {
 });
 
 /** A model behind an OpenAI-compatible server: one already running (url), or one a command starts per stage. */
-const endpointSchema = z.discriminatedUnion("kind", [
+export const endpointSchema = z.discriminatedUnion("kind", [
     z.strictObject({ kind: z.literal("url"), url: z.string().url(), model: z.string().min(1) }),
     z.strictObject({
         kind: z.literal("command"),
@@ -62,7 +62,7 @@ const endpointSchema = z.discriminatedUnion("kind", [
 export type Endpoint = z.infer<typeof endpointSchema>;
 
 /** How a trained PPM scores steps during search and evaluation. */
-const rewardSchema = z.discriminatedUnion("kind", [
+export const rewardSchema = z.discriminatedUnion("kind", [
     /** The PPM directory, run by llama.cpp in the search process (`--ppm DIR`). */
     z.strictObject({ kind: z.literal("embedded") }),
     /** A PPM backbone on a vLLM pooling server (`--reward-url`), its value head applied here. {ppm} = the checkpoint. */

@@ -61,7 +61,8 @@ const FORMATS = {
     },
 } as const;
 
-export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { from: number; to: number }): Promise<DryRunResult> {
+/** `queue`: the Redis URL of `rstar evolve --queue` (searches and evaluations go to the workers, which start the servers). */
+export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { from: number; to: number }, queue?: string): Promise<DryRunResult> {
     const { config } = loaded;
     checkRounds(config, rounds);
     const dir = resolve(dirArg);
@@ -103,10 +104,13 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
         const symbolicUrls = (servers: ServerSpec[]) => ({ policy: servers.find((s) => s.role === "policy")?.url, reward: servers.find((s) => s.role === "reward")?.url });
         for (const plan of roundStages(config, n, paths)) {
             const planned: PlannedStage = { round: n, stage: plan.name, command: null, servers: [], status: statusOf(n, plan.name), notes: [] };
-            const withServers = (servers: ServerSpec[], command: (urls: { policy?: string | undefined; reward?: string | undefined }) => StageCommand) => {
-                planned.servers = servers.map((s) => (s.start === null ? `${s.role}: ${s.url} (model ${s.model}, already running)` : `${s.role}: ${displayCommand(s.start.command)} → ${s.url} (model ${s.model})`));
+            const withServers = (servers: ServerSpec[], command: (urls: { policy?: string | undefined; reward?: string | undefined }) => StageCommand, workerModels?: string) => {
+                const onWorkers = queue === undefined || workerModels === undefined ? "" : "on each worker host: ";
+                planned.servers = servers.map((s) => onWorkers + (s.start === null ? `${s.role}: ${s.url} (model ${s.model}, already running)` : `${s.role}: ${displayCommand(s.start.command)} → ${s.url} (model ${s.model})`));
                 planned.command = displayCommand(command(symbolicUrls(servers)));
+                if (onWorkers !== "") planned.notes.push(`rstar worker --queue ${queue} on each host starts the servers of ${workerModels} (written when the stage starts, with the checkpoints' sha256)`);
             };
+            const queueTarget = (kind: "search" | "eval") => (queue === undefined ? undefined : { url: queue, workerModels: rp.workerModels(kind) });
             try {
                 switch (plan.kind) {
                     case "sample":
@@ -118,7 +122,12 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                         const policy = policyServer(round.policy, prev?.policy ?? null, values, `rounds.${n - 1}.policy`);
                         const reward = round.search.guidance === "ppm" && prev !== null ? rewardFlags(config.serve.reward, prev.ppm, values, "serve.reward") : null;
                         const problems = pass === 0 ? rp.problems : rp.moreProblems(pass);
-                        withServers([policy, ...(reward?.server ? [reward.server] : [])], (urls) => ({ kind: "rstar", args: searchArgs(config, n, pass, problems, pass === 0 ? rp.search : rp.more(pass), plan.rollouts ?? round.search.rollouts, { url: urls.policy ?? policy.url, model: policy.model }, reward ? reward.flags(urls.reward ?? "") : null, false) }));
+                        const target = queueTarget("search");
+                        withServers(
+                            [policy, ...(reward?.server ? [reward.server] : [])],
+                            (urls) => ({ kind: "rstar", args: searchArgs(config, n, pass, problems, pass === 0 ? rp.search : rp.more(pass), plan.rollouts ?? round.search.rollouts, { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
+                            target?.workerModels,
+                        );
                         if (pass > 0) planned.notes.push(`the problems of the pass before without a correct trajectory → ${problems}`);
                         break;
                     }
@@ -149,7 +158,12 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                         const method = plan.method as string;
                         const policy = policyServer(config.serve.policy, rp.policy, values, "serve.policy");
                         const reward = methodNeedsReward(method) ? rewardFlags(config.serve.reward, rp.ppm, values, "serve.reward") : null;
-                        withServers([policy, ...(reward?.server ? [reward.server] : [])], (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, method), { url: urls.policy ?? policy.url, model: policy.model }, reward ? reward.flags(urls.reward ?? "") : null, false) }));
+                        const target = queueTarget("eval");
+                        withServers(
+                            [policy, ...(reward?.server ? [reward.server] : [])],
+                            (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, method), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
+                            target?.workerModels,
+                        );
                         break;
                     }
                     case "report":

@@ -11,3 +11,5 @@ export { STATE_FORMAT, readState } from "./state.js";
 export type { RoundState, StageState } from "./state.js";
 export { isEvolveDir, readEvolveDir } from "./report-dir.js";
 export type { EvolveDirView, EvolveRoundView, EvolveEvalView } from "./report-dir.js";
+export { WORKER_MODELS_FORMAT, workerModelsSchema, readWorkerModels, resolveWorkerModels, describeWorkerModels, verifyWorkerModels, startWorkerModels, checkpointFiles, servedModel, describeReward } from "./worker-models.js";
+export type { WorkerModels, WorkerModelsFile, ServedWorkerModels } from "./worker-models.js";

@@ -13,6 +13,11 @@ export function displayCommand(command: StageCommand): string {
     return command.kind === "shell" ? command.command : ["rstar", ...command.args].map(shellQuote).join(" ");
 }
 
+/** A server command with its {port} filled in. */
+export function withPort(command: StageCommand, port: string): StageCommand {
+    return command.kind === "shell" ? { kind: "shell", command: command.command.replaceAll("{port}", port) } : { kind: "rstar", args: command.args.map((arg) => arg.replaceAll("{port}", port)) };
+}
+
 export function shellQuote(value: string): string {
     return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

@@ -4,12 +4,13 @@ import { loadDataset } from "../data/index.js";
 import { RstarError } from "../errors/index.js";
 import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
-import { displayCommand, freePort, killLeftovers, runChild, startServer, type RunningServer, type StageCommand } from "./process.js";
+import { displayCommand, freePort, killLeftovers, runChild, startServer, withPort, type RunningServer, type StageCommand } from "./process.js";
 import { buildRoundReport, writeEvolveReport } from "./report.js";
 import { readOutcomes, sampleProblems } from "./sample.js";
 import {
     countLines,
     evalArgs,
+    evalModels,
     evolvePaths,
     extractArgs,
     methodNeedsReward,
@@ -18,13 +19,16 @@ import {
     rewardFlags,
     roundStages,
     searchArgs,
+    searchModels,
     synthArgs,
     trainPpmCommand,
     trainSftCommand,
     type EvolvePaths,
+    type QueueTarget,
     type ServerSpec,
     type StagePlan,
 } from "./stages.js";
+import { describeWorkerModels, type WorkerModels } from "./worker-models.js";
 import { STATE_FORMAT, emptyStage, readState, writeJsonAtomic, writeState, writeTextAtomic, type RoundState } from "./state.js";
 
 export type EvolveEvent =
@@ -42,6 +46,12 @@ export interface EvolveOptions {
     rounds: { from: number; to: number };
     signal?: AbortSignal;
     onEvent?: (event: EvolveEvent) => void;
+    /**
+     * `--queue redis://…`: the search and evaluation stages enqueue their problems for `rstar worker`s (which start the
+     * round's policy and reward servers on their own hosts, from `round-N/worker-models-{search,eval}.json`); no
+     * servers start here. Recorded in `DIR/queue.json` (without its password) so that `--resume` keeps it.
+     */
+    queue?: string;
 }
 
 export interface EvolveResult {
@@ -64,7 +74,9 @@ export async function runEvolve(options: EvolveOptions): Promise<EvolveResult> {
     const dir = resolve(options.dir);
     const { config } = options.loaded;
     checkRounds(config, options.rounds);
+    const existed = existsSync(evolveConfigPath(dir));
     prepareDirectory(dir, config, options.resume);
+    const queue = queueOf(dir, options.queue, existed);
     const paths = evolvePaths(options.loaded, dir);
     // An orchestrator killed with -9 leaves its stage and servers running (they have their own process groups).
     const leftovers = readPids(serversPath(dir));
@@ -76,7 +88,7 @@ export async function runEvolve(options: EvolveOptions): Promise<EvolveResult> {
     for (const stage of Object.values(data?.stages ?? {})) if (stage.pid !== null) leftovers.push(stage.pid);
     killLeftovers(leftovers);
     writeJsonAtomic(serversPath(dir), []);
-    const orchestrator = new Orchestrator(options, config, paths);
+    const orchestrator = new Orchestrator(options, config, paths, queue);
     try {
         await orchestrator.dataStage();
         for (let n = 1; n < options.rounds.from; n += 1) orchestrator.requireFinished(n);
@@ -105,6 +117,32 @@ function prepareDirectory(dir: string, config: EvolveConfig, resume: boolean): v
     writeTextAtomic(path, text);
 }
 
+/** `DIR/queue.json`: the Redis URL of a run started with --queue (its password removed). */
+export function evolveQueuePath(dir: string): string {
+    return join(dir, "queue.json");
+}
+
+/** The queue this run uses: the one given, or the one it was started with (--resume). */
+function queueOf(dir: string, given: string | undefined, existed: boolean): { url: string; env: NodeJS.ProcessEnv } | null {
+    const path = evolveQueuePath(dir);
+    const stored = existsSync(path) ? (parseJson(readFileSync(path, "utf8")) as { ok: boolean; value?: { queue?: unknown } }) : null;
+    const storedUrl = stored?.ok && typeof stored.value?.queue === "string" ? stored.value.queue : null;
+    if (given === undefined) return storedUrl === null ? null : { url: storedUrl, env: process.env };
+    if (existed && storedUrl === null) throw new RstarError("RUN_CONFLICT", `${dir} was started without --queue; resume it without --queue (a run keeps where its searches run)`);
+    let url: URL;
+    try {
+        url = new URL(given);
+    } catch {
+        throw new RstarError("INVALID_ARGUMENT", `--queue ${JSON.stringify(given)} is not a URL; expected redis://HOST:PORT[/DB] or rediss://… (TLS)`);
+    }
+    // The password goes to the stages in RSTAR_REDIS_PASSWORD: never into their command lines, state files or queue.json.
+    const password = url.password === "" ? undefined : decodeURIComponent(url.password);
+    url.password = "";
+    const plain = url.href.replace(/\/$/, "");
+    writeJsonAtomic(path, { queue: plain });
+    return { url: plain, env: password === undefined ? process.env : { ...process.env, RSTAR_REDIS_PASSWORD: password } };
+}
+
 /** `DIR/servers.json`: process groups of the servers running now (so a resume after kill -9 can stop them). */
 function serversPath(dir: string): string {
     return join(dir, "servers.json");
@@ -129,7 +167,15 @@ class Orchestrator {
         private readonly options: EvolveOptions,
         private readonly config: EvolveConfig,
         private readonly paths: EvolvePaths,
+        private readonly queue: { url: string; env: NodeJS.ProcessEnv } | null,
     ) {}
+
+    /** `--queue`: writes the worker models file of a stage (durable: the jobs name these models and hashes). */
+    private async workerModels(file: string, models: { policy: WorkerModels["policy"]; reward: WorkerModels["reward"] }, values: Record<string, string>): Promise<QueueTarget> {
+        const described = await describeWorkerModels({ ...models, values, cwd: this.options.loaded.baseDir });
+        writeJsonAtomic(file, described);
+        return { url: (this.queue as { url: string }).url, workerModels: file };
+    }
 
     private emit(event: EvolveEvent): void {
         this.options.onEvent?.(event);
@@ -219,6 +265,11 @@ class Orchestrator {
                 const reward = round.search.guidance === "ppm" ? this.reward(previous.ppm, values, `serve.reward`) : null;
                 if (round.search.guidance === "ppm" && reward === null) return { skip: "no PPM from an earlier round (guidance ppm)" };
                 const resume = existsSync(join(out, "config.json"));
+                if (this.queue !== null) {
+                    // The workers start the servers on their hosts; none runs here.
+                    const queue = await this.workerModels(rp.workerModels("search"), searchModels(this.config, n, previous), values);
+                    return { command: { kind: "rstar", args: searchArgs(this.config, n, pass, problems, out, plan.rollouts ?? round.search.rollouts, policy, null, resume, queue) }, outputs: resume ? [] : [out] };
+                }
                 return {
                     servers: [policy, ...(reward?.server ? [reward.server] : [])],
                     command: (urls) => ({ kind: "rstar", args: searchArgs(this.config, n, pass, problems, out, plan.rollouts ?? round.search.rollouts, { url: urls.policy ?? policy.url, model: policy.model }, reward ? reward.flags(urls.reward ?? "") : null, resume) }),
@@ -267,6 +318,10 @@ class Orchestrator {
                 if (methodNeedsReward(method) && reward === null) return { skip: `${method} needs a PPM and round ${n} has none` };
                 const out = rp.eval(split, method);
                 const resume = existsSync(join(out, "config.json"));
+                if (this.queue !== null) {
+                    const queue = await this.workerModels(rp.workerModels("eval"), evalModels(this.config, policyDir, ppmDir), values);
+                    return { command: { kind: "rstar", args: evalArgs(this.config, dataset, method, out, policy, null, resume, queue) }, outputs: resume ? [] : [out] };
+                }
                 return {
                     servers: [policy, ...(reward?.server ? [reward.server] : [])],
                     command: (urls) => ({ kind: "rstar", args: evalArgs(this.config, dataset, method, out, { url: urls.policy ?? policy.url, model: policy.model }, reward ? reward.flags(urls.reward ?? "") : null, resume) }),
@@ -353,6 +408,7 @@ class Orchestrator {
                 writeState(statePath, state);
             },
             ...(this.options.signal ? { signal: this.options.signal } : {}),
+            ...(this.queue !== null ? { env: this.queue.env } : {}),
         });
         const summary = lastJson(result.stdout);
         // Exit 1: finished, but some records were malformed or some problems failed on their own (see the summary).
@@ -428,10 +484,6 @@ type PreparedStage =
     | { skip: string }
     | { internal: string; summary?: unknown }
     | { servers?: ServerSpec[]; command: StageCommand | ((urls: { policy?: string; reward?: string }) => StageCommand); outputs: string[] };
-
-function withPort(command: StageCommand, port: string): StageCommand {
-    return command.kind === "shell" ? { kind: "shell", command: command.command.replaceAll("{port}", port) } : { kind: "rstar", args: command.args.map((arg) => arg.replaceAll("{port}", port)) };
-}
 
 /** The last line of a command's stdout that is a JSON object (its --json summary), if any. */
 function lastJson(stdout: string): unknown {

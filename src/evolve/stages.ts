@@ -29,6 +29,8 @@ export interface RoundPaths {
     policy: string;
     ppm: string;
     eval(split: string, method: string): string;
+    /** `--queue`: the models the workers serve for the round's searches ("search") or its evaluations ("eval"). */
+    workerModels(kind: "search" | "eval"): string;
 }
 
 export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
@@ -55,6 +57,7 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
                 policy: join(r, "policy"),
                 ppm: join(r, "ppm"),
                 eval: (split, method) => join(r, "eval", `${split}-${method.replace("@", "-at-")}`),
+                workerModels: (kind) => join(r, `worker-models-${kind}.json`),
             };
         },
     };
@@ -159,6 +162,18 @@ export function rewardFlags(endpoint: RewardEndpoint, ppm: string, values: Parti
     }
 }
 
+/** The models a round's searches use (`--queue`: what its workers serve): the round's policy endpoint with the previous round's checkpoint, and the previous PPM under PPM guidance. */
+export function searchModels(config: EvolveConfig, n: number, previous: { policy: string | null; ppm: string | null }): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
+    const round = config.rounds[n - 1] as RoundConfig;
+    return { policy: { endpoint: round.policy, checkpoint: previous.policy }, reward: round.search.guidance === "ppm" && previous.ppm !== null ? { endpoint: config.serve.reward, ppm: previous.ppm } : null };
+}
+
+/** The models a round's evaluations use: `serve.policy` with the round's policy, and its PPM when an evaluation method needs one (one set for every method, so the workers' servers last across the evaluation stages). */
+export function evalModels(config: EvolveConfig, policy: string, ppm: string | null): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
+    const reward = ppm !== null && config.eval.methods.some(methodNeedsReward) ? { endpoint: config.serve.reward, ppm } : null;
+    return { policy: { endpoint: config.serve.policy, checkpoint: policy }, reward };
+}
+
 /** Methods of `rstar eval` that score with the reward model. */
 export function methodNeedsReward(method: string): boolean {
     return method === "mcts" || method === "beam" || method.startsWith("bon@");
@@ -168,10 +183,24 @@ export function searchSeed(config: EvolveConfig, n: number, pass: number): numbe
     return config.seed * 1000 + n * 10 + pass;
 }
 
-export function searchArgs(config: EvolveConfig, n: number, pass: number, problems: string, out: string, rollouts: number, policy: { url: string; model: string }, reward: string[] | null, resume: boolean): string[] {
+/**
+ * `rstar evolve --queue`: a search or evaluation stage enqueues its problems in Redis at `url` for `rstar worker`s,
+ * which serve the models of the `workerModels` file (no server flags go to the coordinator).
+ */
+export interface QueueTarget {
+    url: string;
+    workerModels: string;
+}
+
+/** The server flags of a search or evaluation: the policy server's URL, or with --queue the queue and worker models. */
+function serverArgs(policy: { url: string; model: string }, queue: QueueTarget | undefined): string[] {
+    return queue === undefined ? ["--policy-url", policy.url, "--model", policy.model] : ["--queue", queue.url, "--worker-models", queue.workerModels, "--model", policy.model];
+}
+
+export function searchArgs(config: EvolveConfig, n: number, pass: number, problems: string, out: string, rollouts: number, policy: { url: string; model: string }, reward: string[] | null, resume: boolean, queue?: QueueTarget): string[] {
     const round = config.rounds[n - 1] as RoundConfig;
     const args = ["search", "--dataset", problems, "--out", out, "--preset", round.search.preset, "--rollouts", String(rollouts), "--seed", String(searchSeed(config, n, pass))];
-    args.push("--concurrency", String(round.search.concurrency), "--policy-url", policy.url, "--model", policy.model);
+    args.push("--concurrency", String(round.search.concurrency), ...serverArgs(policy, queue));
     if (round.search.guidance === "terminal") args.push("--terminal-reward", "ground-truth", "--no-leaf-value");
     else args.push("--terminal-reward", "ground-truth", "--leaf-value", ...(reward ?? []));
     args.push(...round.search.args, "--json");
@@ -205,8 +234,8 @@ function quoted(values: Partial<Record<Placeholder, string>>): Partial<Record<Pl
     return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, value === "" ? "''" : shellQuote(value as string)]));
 }
 
-export function evalArgs(config: EvolveConfig, dataset: string, method: string, out: string, policy: { url: string; model: string }, reward: string[] | null, resume: boolean): string[] {
-    const args = ["eval", "--dataset", dataset, "--method", method, "--out", out, "--concurrency", String(config.eval.concurrency), "--policy-url", policy.url, "--model", policy.model];
+export function evalArgs(config: EvolveConfig, dataset: string, method: string, out: string, policy: { url: string; model: string }, reward: string[] | null, resume: boolean, queue?: QueueTarget): string[] {
+    const args = ["eval", "--dataset", dataset, "--method", method, "--out", out, "--concurrency", String(config.eval.concurrency), ...serverArgs(policy, queue)];
     if (config.eval.limit !== null) args.push("--limit", String(config.eval.limit));
     if (reward !== null) args.push(...reward);
     args.push(...config.eval.args, ...(config.eval.methodArgs[method] ?? []), "--json");

@@ -29,6 +29,8 @@ export interface QueueSearchOptions extends Omit<RunIdentity, "policy" | "reward
     model: string;
     /** The reward model's name as config.json records it (null when the settings need none). */
     rewardModel: string | null;
+    /** The models every worker must serve (`--worker-models`, resolved): sent with every job, recorded in config.json. */
+    workerModels?: Record<string, unknown>;
     /** Most problems in Redis at once (waiting, in progress or finished and not yet collected). Default 256. */
     window?: number;
     /** Finished jobs read from Redis at once: the most results this process holds in memory. Default 16. */
@@ -74,7 +76,11 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
     if (!Number.isInteger(window) || window < 1 || !Number.isInteger(batch) || batch < 1) throw new RstarError("INVALID_ARGUMENT", "--queue-window and --queue-batch must be positive integers");
     // Redis first: a wrong URL or password must not leave a run directory behind.
     await probeRedis(options.connection, 15_000);
-    const { paths, config } = await prepareRun({ ...options, policy: { id: `queue:${options.connection.display}`, model: options.model }, rewardModel: options.rewardModel });
+    const { paths, config } = await prepareRun({
+        ...options,
+        policy: { id: `queue:${options.connection.display}`, model: options.model },
+        rewardModel: options.rewardModel,
+    });
     const runId = runIdOf(config);
     const name = queueName(runId);
     const queue = await connectQueue(options.connection, name, log);
@@ -207,6 +213,9 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
         tracker.stop();
         const done = finished.size >= options.problems.length;
         if (done) {
+            // The exports in dataset order: which worker finished a problem first must not change what is
+            // extracted from them (rstar extract reads trees.jsonl in file order; rstar evolve trains on that).
+            rebuildExports(store, paths, "position");
             // Nothing of the run is left to collect: its queue and registry entry go.
             await client.hdel(REGISTRY_KEY, runId);
             await queue.obliterate({ force: true });
@@ -242,6 +251,7 @@ function jobData(runId: string, model: string, problem: DatasetProblem, options:
         model,
         problem: { position: problem.position, line: problem.line, question: problem.question, answer: problem.answer, record: problem.record },
         settings: options.settings,
+        ...(options.workerModels !== undefined ? { workerModels: options.workerModels } : {}),
     };
 }
 

@@ -17,6 +17,12 @@ export const searchJobSchema = z.object({
         record: z.record(z.string(), z.unknown()),
     }),
     settings: searchSettingsSchema,
+    /**
+     * The models the worker must serve for this run (`--worker-models`, written by `rstar evolve --queue`): opaque to
+     * the queue; `rstar worker` validates it, checks its checkpoint hashes and starts its servers. Absent in jobs of
+     * runs that use each worker's own servers (and in jobs enqueued before the field existed).
+     */
+    workerModels: z.record(z.string(), z.unknown()).optional(),
 });
 export type SearchJob = z.infer<typeof searchJobSchema>;
 

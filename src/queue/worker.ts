@@ -16,10 +16,13 @@ export interface WorkerServices extends SearchServices {
 export interface QueueWorkerOptions {
     connection: QueueConnection;
     /**
-     * Opens the services for the run's model (the job names it): checks the policy server (BACKEND_UNAVAILABLE when it
-     * cannot be reached). Called again after the services failed with an environment error.
+     * Opens the services for the run's model (the job names it) and, when the job names them, the worker models to
+     * serve (`workerModels`: the coordinator's `--worker-models`, opaque here): checks the policy server
+     * (BACKEND_UNAVAILABLE when it cannot be reached). Called again after the services failed with an environment
+     * error. Services with worker models are exclusive: before another job's worker models are opened, the open ones
+     * are closed (once their jobs finished), so a host never runs two runs' model servers at once.
      */
-    openServices: (model: string) => Promise<WorkerServices>;
+    openServices: (model: string, workerModels?: Record<string, unknown>) => Promise<WorkerServices>;
     /** Problems searched at once, per run served. */
     concurrency: number;
     /** How long a job's lock lasts without renewal (renewed every half of it); a killed worker's job is retried after it. @unit ms. Default 30000. */
@@ -73,12 +76,12 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const workers = new Map<string, Worker>();
     let activeCount = 0;
     let closing = false;
-    let paused: { until: number; delayMs: number; model: string } | null = null;
+    let paused: { until: number; delayMs: number; wanted: Wanted } | null = null;
     let pauseTimer: NodeJS.Timeout | undefined;
 
-    const pauseAll = (model: string) => {
+    const pauseAll = (wanted: Wanted) => {
         const delayMs = Math.min(60_000, paused === null ? (options.pauseMs ?? 5000) : paused.delayMs * 2);
-        paused = { until: Date.now() + delayMs, delayMs, model };
+        paused = { until: Date.now() + delayMs, delayMs, wanted };
         for (const worker of workers.values()) void worker.pause(true).catch(() => undefined);
         options.log(`pausing for ${(delayMs / 1000).toFixed(1)} s: this worker's services failed; the job goes back to the queue for another worker`);
         clearTimeout(pauseTimer);
@@ -87,11 +90,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const probe = async () => {
         if (closing || paused === null) return;
         try {
-            const lease = await services.acquire(paused.model);
+            const lease = await services.acquire(paused.wanted);
             services.release(lease);
         } catch (error) {
             options.log(`still failing: ${describeError(error)}`);
-            pauseAll(paused.model);
+            pauseAll(paused.wanted);
             return;
         }
         paused = null;
@@ -102,7 +105,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     const processJob = async (job: Job, token?: string): Promise<SearchJobResult> => {
         const parsed = searchJobSchema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`QUEUE_JOB_FAILED: job ${job.id} is not an ${JOB_FORMAT} job: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-        const { problem, settings, model, runId } = parsed.data;
+        const { problem, settings, model, runId, workerModels } = parsed.data;
+        const wanted: Wanted = { model, ...(workerModels !== undefined ? { workerModels } : {}) };
         const label = `run ${runId} problem ${problem.position}`;
         const attempt = `attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}${job.stalledCounter > 0 ? `, after ${job.stalledCounter} stall(s)` : ""}`;
         options.log(`${label}: searching (${attempt})`);
@@ -110,7 +114,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         const started = performance.now();
         let lease: Lease | undefined;
         try {
-            lease = await services.acquire(model);
+            lease = await services.acquire(wanted);
             const outcome = await solveProblem({ index: problem.position, question: problem.question, gold: problem.answer }, settings, lease.services, { signal: releasing.signal });
             stats.searched += 1;
             options.log(`${label}: done in ${((performance.now() - started) / 1000).toFixed(1)} s (${outcome.counters.nodes} nodes, answer ${outcome.selected?.answer ?? "none"})`);
@@ -131,8 +135,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             stats.failedAttempts += 1;
             options.log(`${label}: failed (${attempt}): ${code}: ${describeError(error)}`);
             if (RUN_STOPPING_CODES.has(code)) {
-                services.evict(model);
-                if (paused === null) pauseAll(model);
+                services.evict(keyOf(wanted));
+                if (paused === null) pauseAll(wanted);
             }
             throw new Error(failureMessage(code, describeError(error), name));
         } finally {
@@ -215,6 +219,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     };
 }
 
+/** What a job needs served: its model and, optionally, the worker models to start. */
+interface Wanted {
+    model: string;
+    workerModels?: Record<string, unknown>;
+}
+
+function keyOf(wanted: Wanted): string {
+    return wanted.workerModels === undefined ? wanted.model : `${wanted.model}\n${JSON.stringify(wanted.workerModels)}`;
+}
+
 interface Lease {
     entry: CacheEntry;
     services: WorkerServices;
@@ -224,24 +238,41 @@ interface CacheEntry {
     services: Promise<WorkerServices>;
     users: number;
     evicted: boolean;
+    /** Whether it serves worker models (exclusive: one such entry at a time). */
+    exclusive: boolean;
+    /** Settles once the entry's services are closed. */
+    closed: Promise<void>;
+    markClosed: () => void;
 }
 
-/** Services per model, opened on first use and shared; an evicted entry is closed once its last job let go of it. */
+/**
+ * Services per model (and worker models), opened on first use and shared; an evicted entry is closed once its last
+ * job let go of it. Entries with worker models are exclusive: opening one evicts the others and waits until they are
+ * closed (their servers stopped) before it starts its own.
+ */
 class ServicesCache {
     private readonly entries = new Map<string, CacheEntry>();
     private readonly all = new Set<CacheEntry>();
 
-    constructor(private readonly open: (model: string) => Promise<WorkerServices>) {}
+    constructor(private readonly open: (model: string, workerModels?: Record<string, unknown>) => Promise<WorkerServices>) {}
 
-    async acquire(model: string): Promise<Lease> {
-        let entry = this.entries.get(model);
+    async acquire(wanted: Wanted): Promise<Lease> {
+        const key = keyOf(wanted);
+        let entry = this.entries.get(key);
         if (entry === undefined) {
-            const created: CacheEntry = { services: this.open(model), users: 0, evicted: false };
+            const exclusive = wanted.workerModels !== undefined;
+            const others = exclusive ? [...this.entries].filter(([, other]) => other.exclusive) : [];
+            for (const [otherKey] of others) this.evict(otherKey);
+            const before = Promise.all(others.map(([, other]) => other.closed));
+            let markClosed!: () => void;
+            const closed = new Promise<void>((resolve) => (markClosed = resolve));
+            const created: CacheEntry = { services: before.then(() => this.open(wanted.model, wanted.workerModels)), users: 0, evicted: false, exclusive, closed, markClosed };
             created.services.catch(() => {
-                if (this.entries.get(model) === created) this.entries.delete(model);
+                if (this.entries.get(key) === created) this.entries.delete(key);
                 this.all.delete(created);
+                created.markClosed();
             });
-            this.entries.set(model, created);
+            this.entries.set(key, created);
             this.all.add(created);
             entry = created;
         }
@@ -259,10 +290,10 @@ class ServicesCache {
         if (lease.entry.evicted && lease.entry.users === 0) void this.dispose(lease.entry);
     }
 
-    evict(model: string): void {
-        const entry = this.entries.get(model);
+    evict(key: string): void {
+        const entry = this.entries.get(key);
         if (entry === undefined) return;
-        this.entries.delete(model);
+        this.entries.delete(key);
         entry.evicted = true;
         if (entry.users === 0) void this.dispose(entry);
     }
@@ -272,7 +303,11 @@ class ServicesCache {
     }
 
     private async dispose(entry: CacheEntry): Promise<void> {
-        if (!this.all.delete(entry)) return;
-        await (await entry.services.catch(() => null))?.close();
+        if (!this.all.delete(entry)) return entry.closed;
+        try {
+            await (await entry.services.catch(() => null))?.close();
+        } finally {
+            entry.markClosed();
+        }
     }
 }

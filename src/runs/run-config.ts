@@ -26,6 +26,11 @@ export interface RunConfig {
      * only `--out` is needed. Optional: runs written before it existed have none.
      */
     invocation?: Record<string, unknown>;
+    /**
+     * A distributed run's worker models (`rstar search|eval --queue --worker-models FILE`, resolved: the policy and
+     * reward endpoints, checkpoints and their sha256), as every job carried them. Optional.
+     */
+    workerModels?: Record<string, unknown>;
 }
 
 export function sha256(text: string | Buffer): string {

@@ -193,10 +193,10 @@ export function commitRecord(store: RunStore, paths: ReturnType<typeof runPaths>
 }
 
 /** Rewrites results.jsonl and trees.jsonl from the store (the truth after a crash), in finish order. */
-export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>): void {
+export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>, order: "finish" | "position" = "finish"): void {
     writeFileSync(paths.results, "");
     writeFileSync(paths.trees, "");
-    for (const stored of store.all()) {
+    for (const stored of store.all(order)) {
         appendFileSync(paths.results, JSON.stringify(stored.result) + "\n");
         if (stored.tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(stored.tree) + "\n");
     }
@@ -214,6 +214,8 @@ export interface RunIdentity {
     rewardModel: string | null;
     versions: Record<string, string>;
     invocation?: Record<string, unknown>;
+    /** A distributed run's worker models (`--worker-models`, resolved), recorded in config.json. */
+    workerModels?: Record<string, unknown>;
 }
 
 /**
@@ -238,6 +240,7 @@ async function currentConfig(options: RunIdentity): Promise<RunConfig> {
         rewardModel: options.rewardModel,
         versions: options.versions,
         ...(options.invocation !== undefined ? { invocation: options.invocation } : {}),
+        ...(options.workerModels !== undefined ? { workerModels: options.workerModels } : {}),
     };
 }
 

@@ -82,9 +82,9 @@ export class RunStore {
         for (const row of rows) yield { position: row.position, result: JSON.parse(row.result) as Record<string, unknown> };
     }
 
-    /** Every finished problem in finish order, one at a time (bounded memory). */
-    *all(): Generator<StoredProblem> {
-        const rows = this.db.prepare("SELECT position, seq, result, tree FROM problems ORDER BY seq").iterate() as IterableIterator<{
+    /** Every finished problem in finish order (or dataset order: "position"), one at a time (bounded memory). */
+    *all(order: "finish" | "position" = "finish"): Generator<StoredProblem> {
+        const rows = this.db.prepare(`SELECT position, seq, result, tree FROM problems ORDER BY ${order === "position" ? "position" : "seq"}`).iterate() as IterableIterator<{
             position: number;
             seq: number;
             result: string;

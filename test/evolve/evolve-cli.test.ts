@@ -1,9 +1,12 @@
 import Database from "better-sqlite3";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { runOutputs } from "../support/run-files.js";
 
 /**
  * `rstar evolve --preset synthetic` in miniature (two rounds, a few problems, a few optimizer steps): the noisy
@@ -30,7 +33,9 @@ const miniature = {
     },
     rounds: [
         { policy: { kind: "teacher", errorScale: 4 }, search: { rollouts: 6, concurrency: 1, args: ["--candidates", "2", "--sandbox-workers", "1"] } },
-        { search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 2, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
+        // Searches one problem at a time, so that trees.jsonl is in dataset order, as a --queue run writes it (a
+        // single-process search with concurrency > 1 writes problems as they finish, and extraction follows that order).
+        { search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 1, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
     ],
     eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] } },
 };
@@ -41,6 +46,23 @@ interface Exit {
     code: number | null;
     stderr: string;
     stdout: string;
+}
+
+function spawned(args: string[]): { pid: number; stderr: () => string; done: Promise<Exit>; kill: (signal: NodeJS.Signals) => void } {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const done = new Promise<Exit>((resolve) => child.on("close", (code) => resolve({ code, stderr, stdout })));
+    return { pid: child.pid as number, stderr: () => stderr, done, kill: (signal) => child.kill(signal) };
+}
+
+/** An evaluation's eval.json without what differs between two runs of the same thing (times, the policy's address). */
+function evalMetrics(dir: string): Record<string, unknown> {
+    const all = JSON.parse(readFileSync(join(dir, "eval.json"), "utf8")) as Record<string, unknown>;
+    const kept = ["method", "problems", "total", "failed", "accuracy", "ci95", "top_value", "majority", "weighted", "pass_at_k", "tokens_per_problem", "requests_per_problem", "scaling"];
+    return Object.fromEntries(kept.map((key) => [key, all[key]]));
 }
 
 function evolve(out: string, extra: string[] = [], whileRunning?: (orchestratorPid: number) => Promise<void>): Promise<Exit> {
@@ -207,10 +229,97 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(JSON.parse(third.stdout.trim().split("\n").pop() as string)).toMatchObject({ report: join(killed, "report.json"), rounds: [1, 2] });
     });
 
+    it("--queue: two rstar workers (no --policy-url) start each round's teacher, trained policy and PPM themselves; every artifact equals the single-process run's", { timeout: 600_000 }, async () => {
+        const queued = join(work, "queued");
+        let redis: RedisServer | undefined;
+        const workers: ReturnType<typeof spawned>[] = [];
+        try {
+            redis = await startRedisServer();
+            const url = redis.url;
+            for (let i = 0; i < 2; i += 1) {
+                workers.push(spawned(["worker", "--queue", url, "--concurrency", "2", "--sandbox-workers", "1", "--threads", "1", "--pause-ms", "500"]));
+            }
+            const run = await evolve(queued, ["--queue", url]);
+            expect(run.code, run.stderr).toBe(0);
+            // No server started on the coordinator: the workers started them.
+            expect(run.stderr).not.toContain("starting server");
+            const r1 = stages(queued, 1);
+            const r2 = stages(queued, 2);
+            expect(r1["search"]?.command).toContain(`--queue ${url} --worker-models ${join(queued, "round-1", "worker-models-search.json")} --model rstar-synth-teacher`);
+            expect(r1["search"]?.command).not.toContain("--policy-url");
+            expect(r2["search"]?.command).not.toContain("--ppm");
+            expect(r1["eval-test-greedy"]?.command).toContain(`--worker-models ${join(queued, "round-1", "worker-models-eval.json")}`);
+            // Round 2's searches name the round-1 policy and PPM with their hashes; the run's config.json records them.
+            const models = JSON.parse(readFileSync(join(queued, "round-2", "worker-models-search.json"), "utf8")) as { policy: { checkpoint: string }; reward: { ppm: string }; files: { path: string; sha256: string }[] };
+            expect(models.policy.checkpoint).toBe(join(queued, "round-1", "policy"));
+            expect(models.reward.ppm).toBe(join(queued, "round-1", "ppm"));
+            expect(models.files.map((file) => file.path)).toEqual(expect.arrayContaining([join(queued, "round-1", "policy", "model.gguf"), join(queued, "round-1", "ppm", "value_head.safetensors")]));
+            expect(JSON.parse(readFileSync(join(queued, "round-2", "search", "config.json"), "utf8")).workerModels).toEqual(models);
+            const stops = await Promise.all(workers.map(async (worker) => (worker.kill("SIGTERM"), await worker.done)));
+            const logs = stops.map((stop) => stop.stderr).join("\n");
+            for (const stop of stops) expect(stop.code, stop.stderr).toBe(0);
+            expect(logs).toContain("rstar-synth-teacher");
+            expect(logs).toContain(`serving the run's worker models: policy http://127.0.0.1:`);
+            expect(logs).toContain(`PPM ${join(queued, "round-1", "ppm")}`);
+            // Both workers searched, and each stopped the servers it had started (SIGTERM: no server outlives its worker).
+            for (const stop of stops) expect(stop.stderr).toContain(": done in ");
+            const servers = [...logs.matchAll(/starting the policy server (\S+)/g)].map((match) => match[1] as string);
+            expect(servers.length).toBeGreaterThanOrEqual(2);
+            expect((logs.match(/stopped the worker models' servers/g) ?? []).length).toBe(servers.length);
+            for (const server of servers) await expect(fetch(`${server}/models`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+
+            // The same artifacts as the single-process reference run of test 1.
+            const same = (path: string) => expect(readFileSync(join(queued, path)), path).toEqual(readFileSync(join(reference, path)));
+            for (const round of [1, 2]) {
+                for (const path of ["problems.jsonl", "sft.jsonl", "pairs.jsonl"]) same(`round-${round}/${path}`);
+                expect(runOutputs(join(queued, `round-${round}`, "search")), `round ${round} search`).toEqual(runOutputs(join(reference, `round-${round}`, "search")));
+                expect(evalMetrics(join(queued, `round-${round}`, "eval", "test-greedy")), `round ${round} eval`).toEqual(evalMetrics(join(reference, `round-${round}`, "eval", "test-greedy")));
+            }
+            same("round-1/policy/model.gguf");
+            same("round-1/ppm/value_head.safetensors");
+            expect(JSON.parse(readFileSync(join(queued, "queue.json"), "utf8"))).toEqual({ queue: url });
+        } finally {
+            for (const worker of workers) worker.kill("SIGKILL");
+            await redis?.close();
+        }
+    });
+
+    it("--queue with a password: the stages get it in RSTAR_REDIS_PASSWORD, and no command line, state file or queue.json holds it", { timeout: 120_000 }, async () => {
+        const redis = await startRedisServer({ password: "s3cret-pw" });
+        const out = join(work, "password");
+        const client = new Redis({ host: "127.0.0.1", port: redis.port, password: "s3cret-pw" });
+        const run = spawned(["evolve", "--preset", "synthetic", "--config", configFile, "--out", out, "--queue", `redis://:s3cret-pw@127.0.0.1:${redis.port}`]);
+        try {
+            // The round-1 search registers its run: it reached the password-protected Redis (no worker is running).
+            const deadline = Date.now() + 90_000;
+            while (Object.keys(await client.hgetall("rstar:runs")).length === 0) {
+                if (Date.now() > deadline || run.stderr().includes("failed")) throw new Error(`the search did not register its run:\n${run.stderr()}`);
+                await sleep(100);
+            }
+            run.kill("SIGINT");
+            const stopped = await run.done;
+            expect(stopped.code, stopped.stderr).toBe(130);
+            expect(stages(out, 1)["search"]?.command).toContain(`--queue redis://127.0.0.1:${redis.port} --worker-models`);
+            expect(JSON.parse(readFileSync(join(out, "queue.json"), "utf8"))).toEqual({ queue: `redis://127.0.0.1:${redis.port}` });
+            const files = spawnSync("grep", ["-rl", "s3cret-pw", out], { encoding: "utf8" });
+            expect(files.stdout).toBe("");
+            expect(stopped.stderr).not.toContain("s3cret-pw");
+        } finally {
+            run.kill("SIGKILL");
+            client.disconnect();
+            await redis.close();
+        }
+    });
+
     it("refuses to reuse a directory without --resume, and a resume with a changed config", async () => {
         const again = await evolve(reference);
         expect(again.code).toBe(2);
         expect(again.stderr).toContain("add --resume");
+        // A run started without --queue keeps its searches here.
+        const queued = await evolve(reference, ["--resume", "--queue", "redis://127.0.0.1:1"]);
+        expect(queued.code).toBe(2);
+        expect(queued.stderr).toContain("was started without --queue");
+        expect(existsSync(join(reference, "queue.json"))).toBe(false);
         const changed = join(work, "changed.json");
         writeFileSync(changed, JSON.stringify({ ...miniature, seed: 4 }));
         const child = await new Promise<Exit>((resolve) => {

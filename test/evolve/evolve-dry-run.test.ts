@@ -86,4 +86,20 @@ describe("rstar evolve --dry-run", () => {
         expect(bad.stderr).toContain(`${join(work, "typo.json")}, field "rounds.0.ppm.trainer.command"`);
         expect(bad.stderr).toContain("unknown placeholder {pair}");
     });
+    it("--queue: the searches and evaluations go to the workers (no server flags), each stage names its worker models file, and the password is never printed", () => {
+        const result = rstar(["evolve", "--config", config, "--out", out, "--dry-run", "--json", "--queue", "redis://:s3cret@10.0.0.5:6379"]);
+        expect(result.code, result.stderr + result.stdout).toBe(0);
+        expect(result.stdout).not.toContain("s3cret");
+        const plan = JSON.parse(result.stdout) as Plan;
+        const stage = (round: number, name: string) => plan.stages.find((s) => s.round === round && s.stage === name);
+        expect(stage(3, "search")?.command).toContain(`--queue redis://10.0.0.5:6379 --worker-models ${join(out, "round-3", "worker-models-search.json")} --model policy`);
+        expect(stage(3, "search")?.command).toContain("--leaf-value");
+        expect(stage(3, "search")?.command).not.toContain("--reward-url");
+        expect(stage(3, "search")?.command).not.toContain("--policy-url");
+        expect(stage(3, "search")?.servers[0]).toBe(`on each worker host: policy: vllm serve ${join(out, "round-2", "policy")} --port {port} --served-model-name policy --tensor-parallel-size 1 → http://127.0.0.1:{port}/v1 (model policy)`);
+        expect(stage(3, "eval-test-mcts")?.command).toContain(`--queue redis://10.0.0.5:6379 --worker-models ${join(out, "round-3", "worker-models-eval.json")}`);
+        expect(stage(3, "eval-test-mcts")?.notes.join("\n")).toContain("rstar worker --queue redis://10.0.0.5:6379 on each host starts the servers");
+        // Training stays here, unchanged.
+        expect(stage(3, "train-sft")?.command).toMatch(/^torchrun /);
+    });
 });

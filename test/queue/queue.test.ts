@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -260,6 +261,53 @@ describe("distributed runs: rstar search --queue and rstar worker on a real Redi
         expect(log).toContain("problem 1: failed (attempt 1/2)");
         expect(log).toContain("problem 1: failed (attempt 2/2)");
         expect(log).not.toContain("problem 1: failed (attempt 3");
+    }, 180_000);
+
+    it("--worker-models: workers without --policy-url search with the server the jobs name, as a single-process run; a checkpoint whose sha256 differs on a worker's host fails there with the file and both hashes", async () => {
+        const modelsFile = join(root, "worker-models.json");
+        writeFileSync(modelsFile, JSON.stringify({ format: "rstar-worker-models/1", policy: { endpoint: { kind: "url", url: server.baseURL, model: server.model }, checkpoint: null }, reward: null }));
+        const out = join(root, "worker-models");
+        const plain = () => start(["worker", "--queue", redis.url, "--concurrency", "2", "--sandbox-workers", "1", "--lock-duration-ms", "5000", "--stalled-interval-ms", "1000", "--pause-ms", "500"]);
+        const workers = [plain(), plain()];
+        // No --model: the coordinator takes the model the worker models serve.
+        const run = await start(["search", "--dataset", dataset, "--out", out, "--queue", redis.url, "--worker-models", modelsFile, ...searchSettings, "--retry-delay-ms", "200", "--json"]).done;
+        expect(run.code, run.stderr).toBe(0);
+        expectEqualToReference(out);
+        const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as { policy: { model: string }; workerModels: { policy: unknown; files: unknown[] } };
+        expect(config.policy.model).toBe(server.model);
+        expect(config.workerModels).toMatchObject({ policy: { endpoint: { kind: "url", url: server.baseURL }, checkpoint: null }, files: [] });
+        for (const running of workers) expect((await stopWorker(running)).stderr).toContain(`serving the run's worker models: policy ${server.baseURL} (model ${server.model})`);
+
+        // The run lists a PPM file's hash that this host's copy does not have.
+        const ppm = join(root, "ppm");
+        mkdirSync(ppm, { recursive: true });
+        writeFileSync(join(ppm, "value_head.safetensors"), "this host's copy");
+        const listed = "0".repeat(64);
+        const badFile = join(root, "worker-models-bad.json");
+        writeFileSync(badFile, JSON.stringify({ format: "rstar-worker-models/1", policy: { endpoint: { kind: "url", url: server.baseURL, model: server.model }, checkpoint: null }, reward: { endpoint: { kind: "embedded" }, ppm }, files: [{ path: join(ppm, "value_head.safetensors"), sha256: listed }] }));
+        const broken = plain();
+        const badOut = join(root, "worker-models-bad");
+        const coordinatorRun = start(["search", "--dataset", dataset, "--out", badOut, "--queue", redis.url, "--worker-models", badFile, ...searchSettings, "--retry-delay-ms", "200", "--json"]);
+        let log: string;
+        try {
+            await waitFor(() => /pausing for/.test(broken.stderr()), 60_000, "the worker to fail a job and pause");
+        } finally {
+            coordinatorRun.child.kill("SIGKILL");
+            await coordinatorRun.done;
+            log = (await stopWorker(broken)).stderr;
+            // The run can never finish here (no host has the listed file): it leaves Redis, so later tests' workers do not take its jobs.
+            const { runId } = JSON.parse(readFileSync(join(badOut, "config.json"), "utf8")) as { runId: string };
+            const client = new Redis({ host: "127.0.0.1", port: redis.port });
+            await client.hdel(REGISTRY_KEY, runId);
+            client.disconnect();
+            const queue = new Queue(`rstar-run-${runId}`, { connection: { host: "127.0.0.1", port: redis.port } });
+            await queue.obliterate({ force: true });
+            await queue.close();
+        }
+        const actual = createHash("sha256").update("this host's copy").digest("hex");
+        expect(log).toContain(`failed (attempt 1/3): BACKEND_MODEL_NOT_FOUND: checkpoint file ${join(ppm, "value_head.safetensors")} differs from the run's: expected sha256 ${listed}, this host has ${actual}`);
+        expect(log).not.toContain(": done in ");
+        expect(log).not.toContain("serving the run's worker models");
     }, 180_000);
 
     it("backpressure: at most --queue-window problems are in Redis and at most --queue-batch results in memory", async () => {

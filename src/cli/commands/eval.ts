@@ -6,10 +6,10 @@ import { ExitCode } from "../exit-codes.js";
 import { ProgressDisplay, formatDuration } from "../progress-display.js";
 import { action } from "../run-command.js";
 import { addSearchOptions, integer, resolveSettings, usesShippedPolicy, type SearchFlags } from "../search-options.js";
-import { SHIPPED_POLICY_MODEL, needsRewardModel, openServices, type ServiceFlags } from "../services.js";
+import { SHIPPED_POLICY_MODEL, openServices, type ServiceFlags } from "../services.js";
 import type { RunSearchOptions } from "../../runs/index.js";
 import type { SearchSettings } from "../../search/index.js";
-import { versions } from "./search.js";
+import { loadWorkerModels, queueRewardModel, versions, type LoadedWorkerModels } from "./search.js";
 
 interface EvalCommandFlags extends Omit<SearchFlags, "preset">, ServiceFlags {
     preset?: string;
@@ -24,6 +24,7 @@ interface EvalCommandFlags extends Omit<SearchFlags, "preset">, ServiceFlags {
     json?: boolean;
     quiet?: boolean;
     queue?: string;
+    workerModels?: string;
 }
 
 export function register(program: Command): void {
@@ -40,7 +41,8 @@ export function register(program: Command): void {
         .addOption(new Option("--draws <n>", "subsample draws per point of the test-time-scaling curve").default(8).argParser(integer("--draws")))
         .option("--json", "print the summary (eval.json) as one JSON object on stdout")
         .option("--quiet", "no progress output")
-        .option("--queue <url>", "distributed: the searches go through Redis (redis://HOST:PORT[/DB]) to `rstar worker`s, as with `rstar search --queue`; --model names the workers' model; pass it again with --resume (docs/distributed.md)");
+        .option("--queue <url>", "distributed: the searches go through Redis (redis://HOST:PORT[/DB]) to `rstar worker`s, as with `rstar search --queue`; --model names the workers' model; pass it again with --resume (docs/distributed.md)")
+        .option("--worker-models <file>", "--queue: the policy and reward model the workers serve for this evaluation (as rstar search --worker-models; pass it again with --resume)");
     addSearchOptions(command);
     command.addHelpText(
         "after",
@@ -67,14 +69,16 @@ async function evalCommand(flags: EvalCommandFlags) {
     if (flags.queue !== undefined && ((flags.policyUrl ?? []).length > 0 || flags.policy !== undefined)) {
         throw new RstarError("INVALID_ARGUMENT", "--policy-url and --policy go to the workers in a --queue evaluation (rstar worker --policy-url); this process takes --model, the name their servers serve");
     }
-    const shipped = flags.queue !== undefined ? (flags.model ?? SHIPPED_POLICY_MODEL) === SHIPPED_POLICY_MODEL : usesShippedPolicy(flags);
+    const workerModels = flags.workerModels === undefined ? undefined : await loadWorkerModels(flags.workerModels, flags.queue, flags.model);
+    const queueModel = workerModels?.model ?? flags.model ?? SHIPPED_POLICY_MODEL;
+    const shipped = flags.queue !== undefined ? queueModel === SHIPPED_POLICY_MODEL : usesShippedPolicy(flags);
     const settings = resolveSettings(flags, methodSettings(method, shipped, flags.preset));
     checkEvalSettings(settings);
     const datasetPath = flags.dataset ?? benchmarkPath(flags.benchmark as string);
     const all = await loadDataset(datasetPath);
     const problems = flags.limit === undefined ? all : all.slice(0, flags.limit);
     if (problems.length === 0) throw new RstarError("INVALID_INPUT", `${datasetPath} has no problems`);
-    const queued = flags.queue === undefined ? undefined : await queueSearch(flags.queue, flags.model ?? SHIPPED_POLICY_MODEL, settings);
+    const queued = flags.queue === undefined ? undefined : await queueSearch(flags.queue, queueModel, settings, workerModels);
     // With --queue the workers search; the services here only grade (the shipped policy is not loaded: it loads on first use).
     const services = await openServices(flags, settings);
     const controller = new AbortController();
@@ -116,12 +120,12 @@ async function evalCommand(flags: EvalCommandFlags) {
 }
 
 /** `--queue`: a search that enqueues the problems for `rstar worker`s and collects their results. */
-async function queueSearch(url: string, model: string, settings: SearchSettings): Promise<{ search: NonNullable<RunEvalOptions["search"]>; policyName: string }> {
+async function queueSearch(url: string, model: string, settings: SearchSettings, workerModels: LoadedWorkerModels | undefined): Promise<{ search: NonNullable<RunEvalOptions["search"]>; policyName: string }> {
     // Imported here: plain evaluations do not load BullMQ.
     const { parseQueueUrl, runQueueSearch } = await import("../../queue/index.js");
     const connection = parseQueueUrl(url);
     const search = ({ services: _services, concurrency: _concurrency, ...options }: RunSearchOptions) =>
-        runQueueSearch({ ...options, connection, model, rewardModel: needsRewardModel(settings) ? "each worker's (rstar worker --ppm / --reward-url)" : null });
+        runQueueSearch({ ...options, connection, model, rewardModel: queueRewardModel(settings, workerModels), ...(workerModels !== undefined ? { workerModels: workerModels.descriptor } : {}) });
     return { search, policyName: `queue:${connection.display} model ${model}` };
 }
 

@@ -14,6 +14,7 @@ interface EvolveFlags {
     dryRun?: boolean;
     json?: boolean;
     quiet?: boolean;
+    queue?: string;
 }
 
 export function register(program: Command): void {
@@ -28,6 +29,7 @@ export function register(program: Command): void {
         .option("--dry-run", "print every stage's command and check the inputs and data formats; run nothing")
         .option("--json", "print the result (the dry-run plan, or the report path) as JSON on stdout")
         .option("--quiet", "only stage starts and ends, not the stages' own progress lines")
+        .option("--queue <url>", "distributed: each round's searches and evaluations go through Redis (redis://HOST:PORT[/DB], rediss:// for TLS) to `rstar worker --queue URL` processes, which start the round's policy and PPM servers on their own hosts (training stays here); --resume keeps it (docs/distributed.md)")
         .addHelpText(
             "after",
             `
@@ -35,15 +37,29 @@ Stages per round: sample, search (+ search-unsolved-K), extract-sft, extract-ppm
 eval-<split>-<method>, report. Each runs as its own process (rstar search/extract/train/eval or your command
 template); its state is in round-N/state.json. After kill -9 or Ctrl-C, --resume continues the stage that was
 running (searches and evaluations keep their finished problems) and keeps every finished one.
+With --queue URL, the search, search-unsolved-K and eval stages run \`rstar search|eval --queue URL --worker-models
+round-N/worker-models-{search,eval}.json\`: no server starts here; every \`rstar worker --queue URL\` (started without
+--policy-url) checks the sha256 of the round's checkpoints on its host, then starts the described servers there
+(the teacher, \`rstar serve\` for a trained policy, your \`vllm serve {policy} --port {port}\`). The checkpoints must be
+at the same paths on every host (a shared filesystem). The URL is kept in DIR/queue.json (without its password:
+RSTAR_REDIS_PASSWORD) and used by --resume; a run started without --queue is resumed without it.
 Exit codes: 0 ok; 2 bad usage, config or data (the dry run's checks failed); 3 a server or Python unavailable;
 70 a stage failed; 130 interrupted (a stage was stopped or killed: continue with --resume).
 
 Examples:
   rstar evolve --preset synthetic --out runs/evolve-synth
   rstar evolve --config examples/evolve-real-scale.json --out runs/evolve --dry-run
-  rstar evolve --config evolve.json --out runs/evolve --resume --rounds 3-4`,
+  rstar evolve --config evolve.json --out runs/evolve --resume --rounds 3-4
+  rstar evolve --config evolve.json --out runs/evolve --queue redis://10.0.0.5:6379   # rstar worker --queue … on each GPU host`,
         )
         .action(action("evolve", (flags: EvolveFlags) => evolveCommand(flags)));
+}
+
+/** The URL as commands show it: the password comes from RSTAR_REDIS_PASSWORD. */
+function withoutPassword(text: string): string {
+    const url = new URL(text);
+    url.password = "";
+    return url.href.replace(/\/$/, "");
 }
 
 function parseRounds(text: string | undefined, count: number): { from: number; to: number } {
@@ -59,8 +75,13 @@ async function evolveCommand(flags: EvolveFlags): Promise<ExitCodeValue> {
     if (flags.config === undefined && flags.preset === undefined) throw new RstarError("INVALID_ARGUMENT", "give --config FILE or --preset NAME (see --help)");
     const loaded = loadEvolveConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), ...(flags.preset === undefined ? {} : { preset: flags.preset }) });
     const rounds = parseRounds(flags.rounds, loaded.config.rounds.length);
+    if (flags.queue !== undefined) {
+        // Checked now (a bad URL is exit 2 before anything runs); imported here: runs without --queue do not load BullMQ.
+        const { parseQueueUrl } = await import("../../queue/index.js");
+        parseQueueUrl(flags.queue);
+    }
     if (flags.dryRun) {
-        const result = await dryRun(loaded, flags.out, rounds);
+        const result = await dryRun(loaded, flags.out, rounds, flags.queue === undefined ? undefined : withoutPassword(flags.queue));
         if (flags.json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
         else {
             const lines: string[] = [`rstar evolve --dry-run: ${loaded.source}, ${rounds.from === rounds.to ? `round ${rounds.from}` : `rounds ${rounds.from}-${rounds.to}`} into ${flags.out}`, ""];
@@ -82,7 +103,7 @@ async function evolveCommand(flags: EvolveFlags): Promise<ExitCodeValue> {
     process.once("SIGTERM", interrupt);
     const display = new StageDisplay(flags.quiet ?? false, loaded.config.rounds.length);
     try {
-        const result = await runEvolve({ loaded, dir: flags.out, resume: flags.resume ?? false, rounds, signal: controller.signal, onEvent: (event) => display.show(event) });
+        const result = await runEvolve({ loaded, dir: flags.out, resume: flags.resume ?? false, rounds, signal: controller.signal, onEvent: (event) => display.show(event), ...(flags.queue !== undefined ? { queue: flags.queue } : {}) });
         if (flags.json) process.stdout.write(JSON.stringify({ dir: result.dir, report: result.report, rounds: result.rounds }) + "\n");
         else process.stdout.write(`report     ${result.report}\n`);
         return ExitCode.ok;

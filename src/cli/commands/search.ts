@@ -28,6 +28,7 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
     quiet?: boolean;
     listPresets?: boolean;
     queue?: string;
+    workerModels?: string;
     queueWindow: number;
     queueBatch: number;
     attempts: number;
@@ -35,7 +36,7 @@ interface SearchCommandFlags extends SearchFlags, ServiceFlags {
 }
 
 /** Flags stored in config.json (`invocation`) so that `--resume` needs only `--out`. */
-const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policy", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate", "chatTemplate", "queue"] as const;
+const INVOCATION_KEYS = ["dataset", "questionField", "answerField", "policy", "policyUrl", "model", "ppm", "rewardUrl", "rewardModel", "valueHead", "prm", "prmAggregate", "chatTemplate", "queue", "workerModels"] as const;
 
 export function register(program: Command): void {
     const command = program
@@ -53,6 +54,7 @@ export function register(program: Command): void {
         .option("--quiet", "no progress output")
         .option("--list-presets", "list the presets with their settings and provenance, then exit")
         .option("--queue <url>", "distributed run: enqueue the problems in Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for `rstar worker` processes on the GPU hosts and collect their results here (docs/distributed.md)")
+        .option("--worker-models <file>", "--queue: the policy and reward model every worker serves for this run (JSON; rstar evolve --queue writes round-N/worker-models-*.json): the workers start these servers on their own hosts after checking the checkpoints' sha256 (docs/distributed.md)")
         .addOption(new Option("--queue-window <n>", "--queue: most problems in Redis at once").default(256).argParser(integer("--queue-window")))
         .addOption(new Option("--queue-batch <n>", "--queue: finished problems read from Redis at once (the most results held in memory)").default(16).argParser(integer("--queue-batch")))
         .addOption(new Option("--attempts <n>", "--queue: attempts per problem before it is recorded as failed").default(3).argParser(integer("--attempts")))
@@ -85,7 +87,10 @@ to a BullMQ queue in Redis named by the run id, and \`rstar worker --queue URL -
 number of hosts search them; --model names the model the workers' servers serve (default: the shipped tiny policy,
 for workers started without --policy-url). Results equal a single-process run's. Killing this process loses
 nothing: the workers go on, and \`rstar search --out DIR --resume\` collects what finished meanwhile (the URL is
-stored without its password: pass --queue again, or set RSTAR_REDIS_PASSWORD).
+stored without its password: pass --queue again, or set RSTAR_REDIS_PASSWORD). --worker-models FILE names the policy
+and reward model the workers start themselves for this run (JSON: evolve endpoints, checkpoints and their sha256; a
+worker whose files differ refuses the jobs); \`rstar evolve --queue\` writes one per round. When the run completes,
+results.jsonl and trees.jsonl are written in dataset order.
 
 Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise). Ctrl-C stops after recording
 finished problems and prints the command that resumes; \`rstar search --out DIR --resume\` takes the dataset,
@@ -122,6 +127,8 @@ async function searchCommand(flags: SearchCommandFlags) {
         throw new RstarError("RUN_CONFLICT", `cannot resume ${out}: it was started with preset ${String(stored.preset)}, not ${flags.preset}`);
     }
     const queueUrl = flags.queue;
+    const workerModels = flags.workerModels === undefined ? undefined : await loadWorkerModels(flags.workerModels, queueUrl, flags.model);
+    if (workerModels !== undefined) flags = { ...flags, model: workerModels.model };
     const base =
         stored !== null
             ? { preset: stored.preset, settings: stored.settings }
@@ -134,7 +141,7 @@ async function searchCommand(flags: SearchCommandFlags) {
     });
     const limit = flags.limit ?? (stored !== null && stored.dataset.problems < all.length ? stored.dataset.problems : undefined);
     const problems = limit === undefined ? all : all.slice(0, limit);
-    if (queueUrl !== undefined) return queueSearch(flags, queueUrl, { out, dataset, problems, settings, preset: base.preset });
+    if (queueUrl !== undefined) return queueSearch(flags, queueUrl, { out, dataset, problems, settings, preset: base.preset }, workerModels);
     // Adaptive runs let the policy client send as many requests as the problems in flight can make.
     const adaptiveMaxRequests = flags.concurrency === undefined && flags.maxRequests === undefined ? flags.maxInFlight * settings.parallelRollouts : undefined;
     const serviceFlags = { ...flags, ...(adaptiveMaxRequests !== undefined ? { maxRequests: Math.max(64, adaptiveMaxRequests) } : {}) };
@@ -183,7 +190,7 @@ async function searchCommand(flags: SearchCommandFlags) {
 }
 
 /** `--queue`: this process coordinates; `rstar worker` processes search. */
-async function queueSearch(flags: SearchCommandFlags, queueUrl: string, run: { out: string; dataset: string; problems: DatasetProblem[]; settings: SearchSettings; preset: string | null }) {
+async function queueSearch(flags: SearchCommandFlags, queueUrl: string, run: { out: string; dataset: string; problems: DatasetProblem[]; settings: SearchSettings; preset: string | null }, workerModels: LoadedWorkerModels | undefined) {
     if ((flags.policyUrl ?? []).length > 0 || flags.policy !== undefined) {
         throw new RstarError("INVALID_ARGUMENT", "--policy-url and --policy go to the workers in a --queue run (rstar worker --policy-url); the coordinator takes --model, the name their servers serve");
     }
@@ -206,7 +213,8 @@ async function queueSearch(flags: SearchCommandFlags, queueUrl: string, run: { o
             preset: run.preset,
             connection,
             model: flags.model ?? SHIPPED_POLICY_MODEL,
-            rewardModel: needsRewardModel(run.settings) ? "each worker's (rstar worker --ppm / --reward-url)" : null,
+            rewardModel: queueRewardModel(run.settings, workerModels),
+            ...(workerModels !== undefined ? { workerModels: workerModels.descriptor } : {}),
             window: flags.queueWindow,
             batch: flags.queueBatch,
             attempts: flags.attempts,
@@ -233,6 +241,34 @@ async function queueSearch(flags: SearchCommandFlags, queueUrl: string, run: { o
     return summary.failed > 0 ? ExitCode.someRecordsMalformed : ExitCode.ok;
 }
 
+export interface LoadedWorkerModels {
+    /** The resolved descriptor the jobs carry. */
+    descriptor: Record<string, unknown>;
+    /** The model name its policy server serves. */
+    model: string;
+    /** How config.json names its reward model (null: none). */
+    reward: string | null;
+}
+
+/** `--worker-models FILE` (with --queue only): read, validated and resolved; its model must be --model when both are given. */
+export async function loadWorkerModels(file: string, queue: string | undefined, model: string | undefined): Promise<LoadedWorkerModels> {
+    if (queue === undefined) throw new RstarError("INVALID_ARGUMENT", "--worker-models names what the workers of a --queue run serve; it needs --queue");
+    // Imported here: runs without worker models do not load the evolve module.
+    const { readWorkerModels, servedModel, describeReward } = await import("../../evolve/index.js");
+    const models = await readWorkerModels(file);
+    const served = servedModel(models);
+    if (model !== undefined && model !== served) throw new RstarError("INVALID_ARGUMENT", `--model ${model} differs from the model ${file} serves (${served}); leave --model out or make them equal`);
+    return { descriptor: models as unknown as Record<string, unknown>, model: served, reward: describeReward(models) };
+}
+
+/** How a queue run's config.json names its reward model. */
+export function queueRewardModel(settings: SearchSettings, workerModels: LoadedWorkerModels | undefined): string | null {
+    if (!needsRewardModel(settings)) return null;
+    if (workerModels === undefined) return "each worker's (rstar worker --ppm / --reward-url)";
+    if (workerModels.reward === null) throw new RstarError("INVALID_ARGUMENT", "these settings score with a reward model, but --worker-models names none (reward: null)");
+    return workerModels.reward;
+}
+
 async function storedRun(dir: string): Promise<RunConfig | null> {
     const path = runPaths(dir).config;
     return existsSync(path) ? readRunConfig(path) : null;
@@ -250,7 +286,7 @@ function invocation(flags: SearchCommandFlags): Record<string, unknown> {
     const stored: Record<string, unknown> = {};
     for (const key of INVOCATION_KEYS) {
         const value = flags[key];
-        if (value !== undefined) stored[key] = key === "dataset" || key === "ppm" || key === "valueHead" || key === "policy" ? resolve(value as string) : value;
+        if (value !== undefined) stored[key] = key === "dataset" || key === "ppm" || key === "valueHead" || key === "policy" || key === "workerModels" ? resolve(value as string) : value;
     }
     return stored;
 }

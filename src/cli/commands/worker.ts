@@ -52,11 +52,18 @@ Faults: a killed worker's problems are retried elsewhere once their lock expires
 host's policy server is unreachable, the jobs in progress fail (retried elsewhere, up to the run's attempts) and the
 worker pauses until the server answers. SIGTERM or Ctrl-C hands the problems in progress back to the queue and exits
 with 0 (a second signal exits at once with 130). Every worker must serve the same model and reward model.
+Jobs that name their worker models (\`rstar evolve --queue\`, \`rstar search --queue --worker-models FILE\`) need no
+--policy-url: the worker checks the sha256 of the checkpoint files on this host (a mismatch fails the attempt with
+the file and both hashes, and the job goes to other workers), then starts the named servers here (the teacher,
+\`rstar serve --policy …/model.gguf\`, or the run's command template such as \`vllm serve {policy} --port {port}\`) and
+loads an embedded PPM in this process (--threads, --gpu and the other tuning flags apply). It keeps them while jobs
+name the same models, stops them before starting other ones, and stops them when it exits.
 See docs/distributed.md.
 
 Examples:
   rstar worker --queue redis://10.0.0.5:6379 --policy-url http://127.0.0.1:8000/v1 --concurrency 64
   RSTAR_REDIS_PASSWORD=... rstar worker --queue rediss://redis.internal:6380/2 --policy-url http://127.0.0.1:8000/v1
+  rstar worker --queue redis://10.0.0.5:6379 --concurrency 64      # serves what the jobs name (rstar evolve --queue)
 
 Exit codes: 0 stopped by SIGTERM or Ctrl-C; 2 bad usage; 3 Redis unreachable.`,
     );
@@ -68,7 +75,8 @@ async function workerCommand(flags: WorkerFlags) {
     checkRewardFlags(flags);
     const shipped = (flags.policyUrl ?? []).every((url) => url.trim() === "");
     const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-    const open = async (model: string): Promise<WorkerServices> => {
+    const open = async (model: string, workerModels?: Record<string, unknown>): Promise<WorkerServices> => {
+        if (workerModels !== undefined) return openWorkerModels(flags, model, workerModels, log);
         if (shipped && model !== SHIPPED_POLICY_MODEL) {
             throw new RstarError("BACKEND_MODEL_NOT_FOUND", `this worker runs the shipped tiny policy (no --policy-url); the run needs model "${model}"`);
         }
@@ -112,6 +120,51 @@ async function workerCommand(flags: WorkerFlags) {
         stopListening();
     }
     return ExitCode.ok;
+}
+
+/**
+ * A job that names its worker models (`rstar evolve --queue`, `rstar search --queue --worker-models`): the checkpoint
+ * hashes are checked against this host's files, then the policy server (and reward server) start here; this worker's
+ * --policy-url / --ppm / --reward-url are not used for it. Closing the services stops the servers.
+ */
+async function openWorkerModels(flags: WorkerFlags, model: string, value: Record<string, unknown>, log: (line: string) => void): Promise<WorkerServices> {
+    // Imported here: workers of plain runs do not load the evolve module.
+    const { resolveWorkerModels, startWorkerModels } = await import("../../evolve/index.js");
+    const models = await resolveWorkerModels(value, "the job's workerModels").catch((error: unknown) => {
+        // A descriptor this version cannot read cannot be served here: an environment error, so another worker may.
+        throw new RstarError("BACKEND_MODEL_NOT_FOUND", `cannot serve the run's worker models: ${(error as Error).message}`);
+    });
+    const served = await startWorkerModels(models, { log });
+    if (served.policy.model !== model) {
+        await served.close();
+        throw new RstarError("BACKEND_MODEL_NOT_FOUND", `the run's worker models serve model "${served.policy.model}", but its jobs ask for "${model}"`);
+    }
+    log(`serving the run's worker models: ${served.description}`);
+    try {
+        // This host's tuning flags apply (sandbox workers, threads, request limits, GPU); the models are the run's.
+        const { policy: _policy, policyUrl: _policyUrl, ppm: _ppm, rewardUrl: _rewardUrl, rewardModel: _rewardModel, valueHead: _valueHead, prm: _prm, prmAggregate: _prmAggregate, ...tuning } = flags;
+        const serviceFlags: ServiceFlags = {
+            ...tuning,
+            policyUrl: [served.policy.url],
+            model,
+            ...(served.reward === null ? {} : "ppm" in served.reward ? { ppm: served.reward.ppm } : { rewardUrl: [served.reward.rewardUrl], rewardModel: served.reward.rewardModel, valueHead: served.reward.valueHead }),
+        };
+        const services = await openServices(serviceFlags, BASE_SETTINGS, { rewardModel: served.reward !== null });
+        return {
+            policy: services.policy,
+            executor: services.executor,
+            judge: services.judge,
+            rewardModel: services.rewardModel,
+            close: async () => {
+                await services.close();
+                await served.close();
+                log(`stopped the worker models' servers (${served.description})`);
+            },
+        };
+    } catch (error) {
+        await served.close();
+        throw error;
+    }
 }
 
 function checkRewardFlags(flags: WorkerFlags): void {
