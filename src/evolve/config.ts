@@ -114,6 +114,13 @@ const roundSchema = z.strictObject({
         label: z.enum(["q", "grader"]),
         /** The PPM backbone: this round's policy (official issue #29) or the previous round's PPM. */
         init: z.enum(["policy", "previous"]),
+        /**
+         * "all": the PPM also trains on every earlier round's pairs (round 1's cheap bootstrap pairs in volume, mixed
+         * with the policy's own); "none": only this round's (the paper). Not the paper's; see docs/evolve.md.
+         */
+        earlierPairs: z.enum(["none", "all"]).default("none"),
+        /** With earlierPairs "all": how many times this round's own pairs are repeated in the mix (their weight). */
+        ownPairsRepeat: z.number().int().positive().default(1),
         trainer: trainerSchema,
     }),
 });
@@ -177,7 +184,7 @@ function paperRound(round: number): RoundConfig {
         sft: { perProblem: 2, format: "official", init: "base", trainer: { kind: "rstar", args: [] } },
         // Official sample_rm_data.py thresholds (margin 0.5, edit distance 20); final-answer pairs as the paper (§3.3);
         // the PPM is re-initialised from this round's policy (official repo, issue #29).
-        ppm: { format: "official", minMargin: 0.5, minEditDistance: 20, finalPairs: "paper", label: "q", init: "policy", trainer: { kind: "rstar", args: [] } },
+        ppm: { format: "official", minMargin: 0.5, minEditDistance: 20, finalPairs: "paper", label: "q", init: "policy", earlierPairs: "none", ownPairsRepeat: 1, trainer: { kind: "rstar", args: [] } },
     };
 }
 
@@ -212,8 +219,10 @@ export function syntheticPreset(): EvolveConfig {
             search: { ...round.search, concurrency: 8, unsolvedRollouts: i === 3 ? [32] : [], args: i === 0 ? [] : ["--max-tokens", "256"] },
             problems: { sample: "window", count: 800 },
             sft: { ...round.sft, init: i === 0 ? "base" : "previous", trainer: { kind: "rstar", args: ["--preset", "tiny", "--epochs", "3", "--threads", "1"] } },
-            // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh.
-            ppm: { ...round.ppm, minEditDistance: 5, trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] } },
+            // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh. A few
+            // hundred of the policy's own pairs alone are memorised; mixed (x4) with the teacher's thousands of round 1
+            // they lift the PPM on the policy's own held-out pairs (docs/evolve.md, "Towards the miniature").
+            ppm: { ...round.ppm, minEditDistance: 5, earlierPairs: "all", ownPairsRepeat: 4, trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] } },
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
         // MCTS with 8 rollouts x 4 candidates.

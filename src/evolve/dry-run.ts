@@ -14,6 +14,7 @@ import {
     roundStages,
     searchArgs,
     synthArgs,
+    ppmTrainingPairs,
     trainPpmCommand,
     trainSftCommand,
     type ServerSpec,
@@ -149,7 +150,7 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                     }
                     case "train-ppm": {
                         const base = round.ppm.init === "previous" && prev !== null ? prev.ppm : rp.policy;
-                        planned.command = displayCommand(trainPpmCommand(round.ppm.trainer, { round: n, seed: config.seed * 1000 + n, dir: rp.dir, pairs: rp.pairs, out: rp.ppm, base, test: paths.data.test }, `rounds.${n - 1}.ppm.trainer`));
+                        planned.command = displayCommand(trainPpmCommand(round.ppm.trainer, { round: n, seed: config.seed * 1000 + n, dir: rp.dir, pairs: ppmTrainingPairs(config, n, paths), out: rp.ppm, base, test: paths.data.test }, `rounds.${n - 1}.ppm.trainer`));
                         planned.notes.push(`backbone from ${base}${round.ppm.init === "policy" ? " (re-initialised from this round's policy, official issue #29)" : ""}`);
                         checks.push(trainerCheck(`rounds.${n - 1}.ppm`, round.ppm.trainer, round.ppm.format, "ppm"));
                         break;

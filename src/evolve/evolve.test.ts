@@ -6,7 +6,7 @@ import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
 import { sampleProblems } from "./sample.js";
-import { policyServer } from "./stages.js";
+import { evolvePaths, mixedPpmPairs, policyServer, ppmTrainingPairs } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -85,6 +85,26 @@ describe("problem sampling per round", () => {
         expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
         expect(questions(sampleProblems(config("all", null), 1, train, new Set(), new Set()))).toHaveLength(10);
         expect(questions(sampleProblems(config("unsolved", 2), 2, train, new Set(["q1"]), new Set(["q1", "q2", "q5", "q7"])))).toEqual(["q2", "q5"]);
+    });
+});
+
+describe("PPM training pairs across rounds (ppm.earlierPairs)", () => {
+    const loaded = { config: configSchema.parse(syntheticPreset()), baseDir: dir, source: "synthetic" };
+    const paths = evolvePaths(loaded, "/runs/x");
+    const files: Record<string, string> = { "/runs/x/round-1/pairs.jsonl": "t1\nt2\n", "/runs/x/round-2/pairs.jsonl": "p1\n", "/runs/x/round-3/pairs.jsonl": "q1\nq2" };
+    const read = (path: string) => files[path] ?? null;
+
+    it("the synthetic preset mixes: this round's own pairs 4 times, then every earlier round's, in round order", () => {
+        expect(ppmTrainingPairs(loaded.config, 1, paths)).toBe("/runs/x/round-1/pairs.jsonl");
+        expect(ppmTrainingPairs(loaded.config, 3, paths)).toBe("/runs/x/round-3/ppm-pairs.jsonl");
+        expect(mixedPpmPairs(loaded.config, 2, paths, read)).toBe("p1\np1\np1\np1\nt1\nt2\n");
+        expect(mixedPpmPairs(loaded.config, 3, paths, read)).toBe("q1\nq2\n".repeat(4) + "t1\nt2\np1\n");
+    });
+
+    it("the paper's preset trains each round's PPM on that round's pairs only", () => {
+        const paper = configSchema.parse(paperDefaults());
+        expect(paper.rounds.every((r) => r.ppm.earlierPairs === "none" && r.ppm.ownPairsRepeat === 1)).toBe(true);
+        expect(ppmTrainingPairs(paper, 3, paths)).toBe("/runs/x/round-3/pairs.jsonl");
     });
 });
 

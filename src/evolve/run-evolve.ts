@@ -9,6 +9,8 @@ import { buildRoundReport, writeEvolveReport } from "./report.js";
 import { readOutcomes, sampleProblems } from "./sample.js";
 import {
     countLines,
+    mixedPpmPairs,
+    ppmTrainingPairs,
     evalArgs,
     evalModels,
     evolvePaths,
@@ -304,7 +306,9 @@ class Orchestrator {
                 // Official repo, issue #29: each round the reward model is re-initialised from the (new) policy.
                 const base = round.ppm.init === "previous" && previous.ppm !== null ? previous.ppm : policy;
                 state.artifacts.ppm = rel(this.paths.dir, rp.ppm);
-                return { command: trainPpmCommand(round.ppm.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, pairs: rp.pairs, out: rp.ppm, base, test: this.paths.data.test }, `${where}.ppm.trainer`), outputs: [rp.ppm] };
+                const trainingPairs = ppmTrainingPairs(this.config, n, this.paths);
+                if (trainingPairs !== rp.pairs) writeTextAtomic(trainingPairs, mixedPpmPairs(this.config, n, this.paths, (path) => (existsSync(path) ? readFileSync(path, "utf8") : null)));
+                return { command: trainPpmCommand(round.ppm.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, pairs: trainingPairs, out: rp.ppm, base, test: this.paths.data.test }, `${where}.ppm.trainer`), outputs: [rp.ppm] };
             }
             case "eval": {
                 const split = plan.split as "test" | "ood";

@@ -26,6 +26,8 @@ export interface RoundPaths {
     more(k: number): string;
     sft: string;
     pairs: string;
+    /** The PPM's training pairs when earlier rounds' pairs are mixed in (ppm.earlierPairs "all"). */
+    ppmPairs: string;
     policy: string;
     ppm: string;
     eval(split: string, method: string): string;
@@ -54,6 +56,7 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
                 more: (k) => join(r, `search-unsolved-${k}`),
                 sft: join(r, "sft.jsonl"),
                 pairs: join(r, "pairs.jsonl"),
+                ppmPairs: join(r, "ppm-pairs.jsonl"),
                 policy: join(r, "policy"),
                 ppm: join(r, "ppm"),
                 eval: (split, method) => join(r, "eval", `${split}-${method.replace("@", "-at-")}`),
@@ -223,6 +226,25 @@ export function trainSftCommand(trainer: Trainer, values: { round: number; seed:
         return { kind: "rstar", args: [...args, ...trainer.args, "--json"] };
     }
     return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, data: values.data, out: values.out, init: values.init ?? "", ...(values.test === null ? {} : { test: values.test }) }), where) };
+}
+
+/** The pairs file round n's PPM trains on: its own pairs, or (ppm.earlierPairs "all", after round 1) the mix. */
+export function ppmTrainingPairs(config: EvolveConfig, n: number, paths: EvolvePaths): string {
+    const round = config.rounds[n - 1] as RoundConfig;
+    return round.ppm.earlierPairs === "all" && n > 1 ? paths.round(n).ppmPairs : paths.round(n).pairs;
+}
+
+/**
+ * The mixed training pairs of round n: its own pairs `ownPairsRepeat` times, then every earlier round's pairs that
+ * exist, in round order (deterministic, so a resumed stage trains on the same file).
+ */
+export function mixedPpmPairs(config: EvolveConfig, n: number, paths: EvolvePaths, read: (path: string) => string | null): string {
+    const round = config.rounds[n - 1] as RoundConfig;
+    const withNewline = (text: string) => (text === "" || text.endsWith("\n") ? text : `${text}\n`);
+    const own = withNewline(read(paths.round(n).pairs) ?? "");
+    let mixed = own.repeat(round.ppm.ownPairsRepeat);
+    for (let earlier = 1; earlier < n; earlier += 1) mixed += withNewline(read(paths.round(earlier).pairs) ?? "");
+    return mixed;
 }
 
 export function trainPpmCommand(trainer: Trainer, values: { round: number; seed: number; dir: string; pairs: string; out: string; base: string; test: string | null }, where: string): StageCommand {

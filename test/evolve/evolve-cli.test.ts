@@ -311,6 +311,32 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         }
     });
 
+    it("from round 2 the PPM trains on its own pairs (repeated) and every earlier round's: round-N/ppm-pairs.jsonl", { timeout: 300_000 }, async () => {
+        // Both rounds search with the teacher, so that round 2 has pairs of its own without a trained policy.
+        const teacher = { policy: { kind: "teacher", errorScale: 4 }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
+        const mixed = { ...miniature, rounds: [teacher, teacher], eval: { ...miniature.eval, methods: [] } };
+        const file = join(work, "mixed.json");
+        writeFileSync(file, JSON.stringify(mixed));
+        const out = join(work, "mixed");
+        const run = await new Promise<Exit>((resolve) => {
+            const child = spawn(process.execPath, [bin, "evolve", "--preset", "synthetic", "--config", file, "--out", out, "--quiet"], { cwd: root });
+            let stderr = "";
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            child.on("close", (code) => resolve({ code, stderr, stdout: "" }));
+        });
+        expect(run.code, run.stderr).toBe(0);
+        const lines = (path: string) => readFileSync(join(out, path), "utf8").split("\n").filter((line) => line !== "");
+        const own = lines("round-2/pairs.jsonl");
+        const earlier = lines("round-1/pairs.jsonl");
+        expect(own.length).toBeGreaterThan(0);
+        expect(earlier.length).toBeGreaterThan(0);
+        // The synthetic preset's weights: this round's pairs 4 times, then round 1's.
+        expect(lines("round-2/ppm-pairs.jsonl")).toEqual([...own, ...own, ...own, ...own, ...earlier]);
+        expect(stages(out, 2)["train-ppm"]).toMatchObject({ status: "done", command: expect.stringContaining(`--pairs ${join(out, "round-2", "ppm-pairs.jsonl")}`) });
+        expect(stages(out, 1)["train-ppm"]?.command).toContain(`--pairs ${join(out, "round-1", "pairs.jsonl")}`);
+        expect(existsSync(join(out, "round-1", "ppm-pairs.jsonl"))).toBe(false);
+    });
+
     it("refuses to reuse a directory without --resume, and a resume with a changed config", async () => {
         const again = await evolve(reference);
         expect(again.code).toBe(2);

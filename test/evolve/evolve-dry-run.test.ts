@@ -70,6 +70,16 @@ describe("rstar evolve --dry-run", () => {
         expect(plan.checks.find((c) => c.what === "rounds.0.ppm.trainer")).toMatchObject({ ok: true, message: expect.stringContaining("{prompt, chosen, rejected}") });
     });
 
+    it("--preset synthetic: from round 2 the PPM trains on the mix of its own pairs and the earlier rounds' (ppm-pairs.jsonl)", () => {
+        const synthOut = join(work, "synthetic");
+        const result = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json"]);
+        expect(result.code, result.stderr + result.stdout).toBe(0);
+        const plan = JSON.parse(result.stdout) as Plan;
+        const trainPpm = (round: number) => plan.stages.find((s) => s.round === round && s.stage === "train-ppm")?.command ?? "";
+        expect(trainPpm(1)).toContain(`--pairs ${join(synthOut, "round-1", "pairs.jsonl")}`);
+        for (const round of [2, 3, 4]) expect(trainPpm(round)).toContain(`--pairs ${join(synthOut, `round-${round}`, "ppm-pairs.jsonl")}`);
+    });
+
     it("fails the check of a command trainer that never reads its data, and rejects unknown placeholders by field", () => {
         const example = JSON.parse(readFileSync(config, "utf8")) as Record<string, any>;
         const noData = structuredClone(example);
