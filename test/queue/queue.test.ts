@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RunStore } from "../../src/runs/index.js";
 import { REGISTRY_KEY } from "../../src/queue/index.js";
 import { collect, runRstar, type CliResult } from "../support/cli.js";
@@ -33,8 +33,13 @@ interface Running {
     done: Promise<CliResult>;
 }
 
+/** Every process a test started: a test that fails before stopping its workers must not leave them serving the next test's runs. */
+const spawned = new Set<Child>();
+
 function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
     const child = spawn(process.execPath, ["bin/rstar.js", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    spawned.add(child);
+    child.on("close", () => spawned.delete(child));
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const done = collect(child);
@@ -104,6 +109,10 @@ beforeAll(async () => {
     expect(single.code, single.stderr).toBe(0);
     reference = runOutputs(out);
 }, 120_000);
+
+afterEach(() => {
+    for (const child of spawned) child.kill("SIGKILL");
+});
 
 afterAll(async () => {
     await server?.close();
