@@ -12,7 +12,7 @@ import { answerStepText, codeStepText, printStepText } from "./solution.js";
  * given problem and position; sampling draws them per (seed, sample index, prompt).
  */
 export interface TeacherErrorRates {
-    /** An operand is off by a little (or by ten). */
+    /** An operand is misread: another number, as the tiny policies misread them (see misreadNumber). */
     wrongNumber: number;
     /** The operator is wrong (+ for -, * for +, ...). */
     wrongOperator: number;
