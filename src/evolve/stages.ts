@@ -141,14 +141,22 @@ export function policyServer(endpoint: Endpoint, checkpoint: string | null, valu
     }
 }
 
-/** The reward model for a PPM checkpoint: flags for `rstar search`/`rstar eval`, and a server when one is started. */
-export function rewardFlags(endpoint: RewardEndpoint, ppm: string, values: Partial<Record<Placeholder, string>>, where: string): { server: ServerSpec | null; flags: (url: string) => string[] } {
+/**
+ * The reward model for a PPM checkpoint: flags for `rstar search`/`rstar eval`, a server when one is started, and for a
+ * pooling server its URL (null: the started server's), model name and value head.
+ */
+export function rewardFlags(
+    endpoint: RewardEndpoint,
+    ppm: string,
+    values: Partial<Record<Placeholder, string>>,
+    where: string,
+): { server: ServerSpec | null; flags: (url: string) => string[]; pooling: { url: string | null; model: string; valueHead: string } | null } {
     switch (endpoint.kind) {
         case "embedded":
-            return { server: null, flags: () => ["--ppm", ppm] };
+            return { server: null, flags: () => ["--ppm", ppm], pooling: null };
         case "url": {
             const head = fillTemplate(endpoint.valueHead, { ...values, ppm }, `${where}.valueHead`);
-            return { server: null, flags: () => ["--reward-url", endpoint.url, "--reward-model", endpoint.model, "--value-head", head] };
+            return { server: null, flags: () => ["--reward-url", endpoint.url, "--reward-model", endpoint.model, "--value-head", head], pooling: { url: endpoint.url, model: endpoint.model, valueHead: head } };
         }
         case "command": {
             const filled = { ...values, ppm: shellQuote(ppm), port: "{port}" };
@@ -160,7 +168,7 @@ export function rewardFlags(endpoint: RewardEndpoint, ppm: string, values: Parti
                 model: endpoint.model,
                 valueHead: head,
             };
-            return { server, flags: (url) => ["--reward-url", url, "--reward-model", endpoint.model, "--value-head", head] };
+            return { server, flags: (url) => ["--reward-url", url, "--reward-model", endpoint.model, "--value-head", head], pooling: { url: null, model: endpoint.model, valueHead: head } };
         }
     }
 }

@@ -39,6 +39,20 @@ describe("worker models: what a distributed evolve round's workers serve", () =>
         expect(checkpointFiles({ policy: { endpoint: { kind: "teacher" }, checkpoint: null }, reward: { endpoint: { kind: "url", url: "http://10.0.0.7:8001/v1", model: "ppm", valueHead: "{ppm}/value_head.safetensors" }, ppm }, values: {} })).toEqual([join(ppm, "value_head.safetensors")]);
     });
 
+    it("servers already running (url endpoints) start nothing: the worker searches with their URLs and the PPM's value head", async () => {
+        const { ppm } = checkpoints("urls");
+        const models = await describeWorkerModels({
+            policy: { endpoint: { kind: "url", url: "http://10.0.0.7:8000/v1", model: "policy-r2" }, checkpoint: null },
+            reward: { endpoint: { kind: "url", url: "http://10.0.0.7:8001/v1", model: "ppm-r2", valueHead: "{ppm}/value_head.safetensors" }, ppm },
+            values: {},
+            cwd: work,
+        });
+        const served = await startWorkerModels(models, { log: () => undefined });
+        expect(served.policy).toEqual({ url: "http://10.0.0.7:8000/v1", model: "policy-r2" });
+        expect(served.reward).toEqual({ rewardUrl: "http://10.0.0.7:8001/v1", rewardModel: "ppm-r2", valueHead: join(ppm, "value_head.safetensors") });
+        await served.close();
+    });
+
     it("a host whose checkpoint differs fails with the file, the expected and the actual sha256, and starts no server", async () => {
         const { policy } = checkpoints("mismatch");
         const marker = join(work, "mismatch", "server-started");

@@ -62,11 +62,8 @@ export function checkpointFiles(models: Pick<WorkerModels, "policy" | "reward" |
         const { endpoint: reward, ppm } = models.reward;
         if (reward.kind === "embedded" || reward.kind === "command") files.push(...filesOf(ppm));
         // The value head is applied by the searcher (on the worker) to a pooling server's hidden states.
-        if (reward.kind !== "embedded") {
-            const spec = rewardFlags(reward, ppm, placeholders(models.values), "worker models reward");
-            const head = spec.flags("").at(-1) as string;
-            files.push(head);
-        }
+        const pooling = rewardFlags(reward, ppm, placeholders(models.values), "worker models reward").pooling;
+        if (pooling !== null) files.push(pooling.valueHead);
     }
     return [...new Set(files)];
 }
@@ -211,13 +208,8 @@ export async function startWorkerModels(models: WorkerModels, options: { log: (l
         let reward: ServedWorkerModels["reward"] = null;
         if (models.reward !== null) {
             const spec = rewardFlags(models.reward.endpoint, models.reward.ppm, placeholders(models.values), "worker models reward");
-            if (spec.server === null) {
-                const flags = spec.flags("");
-                reward = models.reward.endpoint.kind === "embedded" ? { ppm: models.reward.ppm } : { rewardUrl: flags[1] as string, rewardModel: flags[3] as string, valueHead: flags[5] as string };
-            } else {
-                const url = await start(spec.server);
-                reward = { rewardUrl: url, rewardModel: spec.server.model, valueHead: spec.server.valueHead as string };
-            }
+            if (spec.pooling === null) reward = { ppm: models.reward.ppm };
+            else reward = { rewardUrl: spec.pooling.url ?? (await start(spec.server as ServerSpec)), rewardModel: spec.pooling.model, valueHead: spec.pooling.valueHead };
         }
         const description = `policy ${policyUrl} (model ${policySpec.model}${models.policy.checkpoint === null ? "" : `, ${models.policy.checkpoint}`})${reward === null ? "" : "ppm" in reward ? `, PPM ${reward.ppm}` : `, reward ${reward.rewardUrl}`}`;
         return { policy: { url: policyUrl, model: policySpec.model }, reward, description, close };
