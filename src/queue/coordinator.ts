@@ -12,6 +12,7 @@ import {
     rebuildExports,
     runIdOf,
     selectionSawGold,
+    summarizeRun,
     treeRecord,
     type RunIdentity,
     type RunProgress,
@@ -220,18 +221,8 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
             await client.hdel(REGISTRY_KEY, runId);
             await queue.obliterate({ force: true });
         }
-        const totals = tracker.snapshot();
         return {
-            dir: options.dir,
-            total: options.problems.length,
-            resumed,
-            finished: totals.done,
-            failed,
-            accuracy: totals.blindGraded > 0 ? totals.blindCorrect / totals.blindGraded : null,
-            passAny: totals.graded > 0 ? totals.passAny / totals.graded : null,
-            selectionSawGold: options.settings.terminalReward === "ground-truth",
-            durationMs: performance.now() - started,
-            aborted: !done && (options.signal?.aborted ?? false),
+            ...summarizeRun(options, tracker, { resumed, failed, started, aborted: !done && (options.signal?.aborted ?? false) }),
             runId,
             queue: name,
             collected,

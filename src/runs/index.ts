@@ -1,4 +1,4 @@
-export { runSearch, runPaths, prepareRun, rebuildExports, commitRecord, RUN_STOPPING_CODES } from "./run-search.js";
+export { runSearch, runPaths, prepareRun, rebuildExports, commitRecord, summarizeRun, RUN_STOPPING_CODES } from "./run-search.js";
 export type { RunSearchOptions, RunSummary, RunIdentity } from "./run-search.js";
 export type { RunProgress } from "./progress.js";
 export { RunProgressTracker } from "./progress.js";

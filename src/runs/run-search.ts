@@ -54,6 +54,27 @@ export interface RunSummary {
     aborted: boolean;
 }
 
+/** A run's summary from its progress tracker (one process, or a queue coordinator). `started` is performance.now() at the start. */
+export function summarizeRun(
+    run: { dir: string; problems: readonly unknown[]; settings: SearchSettings },
+    tracker: RunProgressTracker,
+    session: { resumed: number; failed: number; started: number; aborted: boolean },
+): RunSummary {
+    const totals = tracker.snapshot();
+    return {
+        dir: run.dir,
+        total: run.problems.length,
+        resumed: session.resumed,
+        finished: totals.done,
+        failed: session.failed,
+        accuracy: totals.blindGraded > 0 ? totals.blindCorrect / totals.blindGraded : null,
+        passAny: totals.graded > 0 ? totals.passAny / totals.graded : null,
+        selectionSawGold: run.settings.terminalReward === "ground-truth",
+        durationMs: performance.now() - session.started,
+        aborted: session.aborted,
+    };
+}
+
 /** Errors that say the run cannot go on (the server, sandbox or settings are unusable), as opposed to one bad problem. */
 export const RUN_STOPPING_CODES: ReadonlySet<string> = new Set(["BACKEND_UNAVAILABLE", "BACKEND_TIMEOUT", "BACKEND_MODEL_NOT_FOUND", "ABORTED", "PYTHON_UNAVAILABLE", "SANDBOX_START_FAILED", "SANDBOX_DISPOSED", "CONFIG_INVALID", "RUN_STORE"]);
 
@@ -133,19 +154,7 @@ export async function runSearch(options: RunSearchOptions): Promise<RunSummary> 
         for (let settled = 0; settled < workers.length; settled += 1) await workers[settled];
         tracker.stop();
         if (stopError !== null) throw stopError;
-        const totals = tracker.snapshot();
-        return {
-            dir: options.dir,
-            total: options.problems.length,
-            resumed: finished.size,
-            finished: totals.done,
-            failed,
-            accuracy: totals.blindGraded > 0 ? totals.blindCorrect / totals.blindGraded : null,
-            passAny: totals.graded > 0 ? totals.passAny / totals.graded : null,
-            selectionSawGold: options.settings.terminalReward === "ground-truth",
-            durationMs: performance.now() - started,
-            aborted: options.signal?.aborted ?? false,
-        };
+        return summarizeRun(options, tracker, { resumed: finished.size, failed, started, aborted: options.signal?.aborted ?? false });
     } finally {
         store.close();
     }
@@ -188,6 +197,11 @@ function record(store: RunStore, paths: ReturnType<typeof runPaths>, problem: Da
  */
 export function commitRecord(store: RunStore, paths: ReturnType<typeof runPaths>, position: number, result: Record<string, unknown>, tree: Record<string, unknown>): void {
     store.add(position, result, tree);
+    appendExports(paths, result, tree);
+}
+
+/** Appends a problem's result line, and its tree line when it has one (a failed problem has none). */
+function appendExports(paths: ReturnType<typeof runPaths>, result: Record<string, unknown>, tree: Record<string, unknown>): void {
     appendFileSync(paths.results, JSON.stringify(result) + "\n");
     if (tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(tree) + "\n");
 }
@@ -196,10 +210,7 @@ export function commitRecord(store: RunStore, paths: ReturnType<typeof runPaths>
 export function rebuildExports(store: RunStore, paths: ReturnType<typeof runPaths>, order: "finish" | "position" = "finish"): void {
     writeFileSync(paths.results, "");
     writeFileSync(paths.trees, "");
-    for (const stored of store.all(order)) {
-        appendFileSync(paths.results, JSON.stringify(stored.result) + "\n");
-        if (stored.tree["rstar"] !== null) appendFileSync(paths.trees, JSON.stringify(stored.tree) + "\n");
-    }
+    for (const stored of store.all(order)) appendExports(paths, stored.result, stored.tree);
 }
 
 /** What determines a run besides its problems: enough to write or check its config.json. */
