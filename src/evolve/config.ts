@@ -119,8 +119,24 @@ const roundSchema = z.strictObject({
          * with the policy's own); "none": only this round's (the paper). Not the paper's; see docs/evolve.md.
          */
         earlierPairs: z.enum(["none", "all"]).default("none"),
-        /** With earlierPairs "all": how many times this round's own pairs are repeated in the mix (their weight). */
+        /** With earlierPairs "all" or policySamples: how many times this round's own pairs are repeated in the mix (their weight). */
         ownPairsRepeat: z.number().int().positive().default(1),
+        /**
+         * Extra pairs from the round's search policy's own best-of-N samples (`rstar search --preset best-of-n`) on
+         * `problems` train problems outside the round's search, `samples` solutions each, extracted with the settings
+         * above; mixed into the PPM's training pairs `repeat` times. Absent or null: off (the paper). Not the paper's;
+         * see docs/evolve.md.
+         */
+        policySamples: z
+            .strictObject({
+                problems: z.number().int().positive(),
+                samples: z.number().int().positive(),
+                repeat: z.number().int().positive().default(1),
+                /** Extra `rstar search` flags for the sampling run, e.g. ["--max-tokens", "256"]. */
+                args: z.array(z.string()).default([]),
+            })
+            .nullable()
+            .optional(),
         trainer: trainerSchema,
     }),
 });
@@ -222,7 +238,16 @@ export function syntheticPreset(): EvolveConfig {
             // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh. A few
             // hundred of the policy's own pairs alone are memorised; mixed (x4) with the teacher's thousands of round 1
             // they lift the PPM on the policy's own held-out pairs (docs/evolve.md, "Towards the miniature").
-            ppm: { ...round.ppm, minEditDistance: 5, earlierPairs: "all", ownPairsRepeat: 4, trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] } },
+            // From round 2, the policy's own best-of-8 samples on 400 other train problems add pairs of its own answers
+            // (about 2.3 per problem, ten times cheaper than its MCTS pairs), weighted x2 as measured in docs/evolve.md.
+            ppm: {
+                ...round.ppm,
+                minEditDistance: 5,
+                earlierPairs: "all",
+                ownPairsRepeat: 4,
+                policySamples: i === 0 ? null : { problems: 400, samples: 8, repeat: 2, args: ["--max-tokens", "256"] },
+                trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] },
+            },
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
         // MCTS with 8 rollouts x 4 candidates.

@@ -9,6 +9,7 @@ import {
     evolvePaths,
     extractArgs,
     methodNeedsReward,
+    policySamplesArgs,
     policyServer,
     rewardFlags,
     roundStages,
@@ -130,6 +131,19 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                             target?.workerModels,
                         );
                         if (pass > 0) planned.notes.push(`the problems of the pass before without a correct trajectory → ${problems}`);
+                        break;
+                    }
+                    case "policy-samples": {
+                        const sampling = round.ppm.policySamples;
+                        const policy = policyServer(round.policy, prev?.policy ?? null, values, `rounds.${n - 1}.policy`);
+                        const target = queueTarget("search");
+                        withServers([policy], (urls) => ({ kind: "rstar", args: policySamplesArgs(config, n, rp.policySampleProblems, rp.policySamples, { url: urls.policy ?? policy.url, model: policy.model }, false, target) }), target?.workerModels);
+                        planned.notes.push(`${sampling?.problems} train problems at random outside ${rp.problems} → ${rp.policySampleProblems}`);
+                        break;
+                    }
+                    case "extract-policy-samples": {
+                        planned.command = displayCommand({ kind: "rstar", args: extractArgs(config, n, "ppm", [join(rp.policySamples, "trees.jsonl")], rp.policySamplePairs) });
+                        planned.notes.push(`writes ${FORMATS.ppm[round.ppm.format]}; mixed into ${rp.ppmPairs} x${round.ppm.policySamples?.repeat}`);
                         break;
                     }
                     case "extract-sft":

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
-import { sampleProblems } from "./sample.js";
-import { evolvePaths, mixedPpmPairs, policyServer, ppmTrainingPairs } from "./stages.js";
+import { policySampleProblems, sampleProblems } from "./sample.js";
+import { evolvePaths, mixedPpmPairs, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +105,69 @@ describe("PPM training pairs across rounds (ppm.earlierPairs)", () => {
         const paper = configSchema.parse(paperDefaults());
         expect(paper.rounds.every((r) => r.ppm.earlierPairs === "none" && r.ppm.ownPairsRepeat === 1)).toBe(true);
         expect(ppmTrainingPairs(paper, 3, paths)).toBe("/runs/x/round-3/pairs.jsonl");
+    });
+});
+
+describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)", () => {
+    const train: DatasetProblem[] = Array.from({ length: 20 }, (_, i) => ({ position: i, line: i + 1, question: `q${i}`, answer: String(i), record: { question: `q${i}` } }));
+
+    it("is off in the paper's preset (no stage, no key in the resolved config) and on from round 2 in the synthetic preset", () => {
+        const paper = configSchema.parse(paperDefaults());
+        expect(paper.rounds.every((r) => r.ppm.policySamples === undefined)).toBe(true);
+        expect(JSON.stringify(paper)).not.toContain("policySamples");
+        const paths = evolvePaths({ config: paper, baseDir: dir, source: "paper" }, "/runs/p");
+        expect(roundStages(paper, 2, paths).map((s) => s.name)).not.toContain("policy-samples");
+        const synthetic = configSchema.parse(syntheticPreset());
+        expect(synthetic.rounds.map((r) => r.ppm.policySamples)).toEqual([null, ...[2, 3, 4].map(() => ({ problems: 400, samples: 8, repeat: 2, args: ["--max-tokens", "256"] }))]);
+        const names = roundStages(synthetic, 2, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name);
+        expect(names.slice(0, 6)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples"]);
+        expect(roundStages(synthetic, 1, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name)).not.toContain("policy-samples");
+    });
+
+    it("validates the field by name, and a file can turn it on or off per round", () => {
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 0, samples: 8 } } }] }) })).toThrow(/field "rounds\.1\.ppm\.policySamples\.problems"/);
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 10 } } }] }) })).toThrow(/field "rounds\.1\.ppm\.policySamples\.samples"/);
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 10, samples: 8, weight: 2 } } }] }) })).toThrow(/field "rounds\.1\.ppm\.policySamples"/);
+        const on = loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 10, samples: 4 } } }] }) }).config;
+        expect(on.rounds[1]?.ppm.policySamples).toEqual({ problems: 10, samples: 4, repeat: 1, args: [] });
+        const off = loadEvolveConfig({ file: configFile({ roundDefaults: { ppm: { policySamples: null } } }), preset: "synthetic" }).config;
+        expect(off.rounds.every((r) => r.ppm.policySamples === null)).toBe(true);
+    });
+
+    it("samples train problems outside the round's search, seeded per round, in file order", () => {
+        const config = syntheticPreset();
+        for (const round of config.rounds) if (round.ppm.policySamples) round.ppm.policySamples.problems = 5;
+        const searched = new Set(["q0", "q1", "q2", "q3", "q4", "q5"]);
+        const a = policySampleProblems(config, 2, train, searched);
+        expect(a).toHaveLength(5);
+        expect(a.every((p) => !searched.has(p.question))).toBe(true);
+        expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
+        expect(policySampleProblems(config, 2, train, searched).map((p) => p.question)).toEqual(a.map((p) => p.question));
+        expect(policySampleProblems(config, 3, train, searched).map((p) => p.question)).not.toEqual(a.map((p) => p.question));
+        // Fewer when the search took almost every problem; none when it took all.
+        expect(policySampleProblems(config, 2, train, new Set(train.slice(0, 18).map((p) => p.question))).map((p) => p.question)).toEqual(["q18", "q19"]);
+        expect(policySampleProblems(config, 2, train, new Set(train.map((p) => p.question)))).toEqual([]);
+    });
+
+    it("runs best-of-N with the gold answer as terminal reward and the sampling's flags", () => {
+        const config = configSchema.parse(syntheticPreset());
+        const args = policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "http://127.0.0.1:9/v1", model: "policy" }, false);
+        expect(args.join(" ")).toBe(`search --dataset /r/p.jsonl --out /r/out --preset best-of-n --samples 8 --seed 1502 --concurrency 8 --policy-url http://127.0.0.1:9/v1 --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`);
+        expect(policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "u", model: "policy" }, true, { url: "redis://h:1", workerModels: "/r/wm.json" }).join(" ")).toContain("--queue redis://h:1 --worker-models /r/wm.json --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json --resume");
+        expect(() => policySamplesArgs(config, 1, "p", "o", { url: "u", model: "m" }, false)).toThrow(/round 1 has no ppm\.policySamples/);
+    });
+
+    it("mixes the sample pairs after the round's own (own x ownPairsRepeat, samples x repeat), then the earlier rounds'", () => {
+        const files: Record<string, string> = { "/runs/x/round-1/pairs.jsonl": "t1\n", "/runs/x/round-2/pairs.jsonl": "p1\n", "/runs/x/round-2/policy-sample-pairs.jsonl": "b1\nb2" };
+        const read = (path: string) => files[path] ?? null;
+        const synthetic = configSchema.parse(syntheticPreset());
+        const paths = evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/x");
+        expect(mixedPpmPairs(synthetic, 2, paths, read)).toBe("p1\n".repeat(4) + "b1\nb2\n".repeat(2) + "t1\n");
+        // With the paper's pairs (earlierPairs "none", ownPairsRepeat 1), the samples alone make the mix.
+        const paper = loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 10, samples: 4, repeat: 3 } } }] }) }).config;
+        expect(ppmTrainingPairs(paper, 2, paths)).toBe("/runs/x/round-2/ppm-pairs.jsonl");
+        expect(ppmTrainingPairs(paper, 1, paths)).toBe("/runs/x/round-1/pairs.jsonl");
+        expect(mixedPpmPairs(paper, 2, paths, read)).toBe("p1\n" + "b1\nb2\n".repeat(3));
     });
 });
 

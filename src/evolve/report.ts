@@ -36,6 +36,8 @@ export interface RoundReport {
     sftRecords: number;
     ppmPairs: number;
     finalAnswerPairs: number | null;
+    /** Pairs from the round's policy's best-of-N samples (ppm.policySamples; 0 without them). */
+    policySamplePairs: number;
     policy: string | null;
     ppm: string | null;
     /** What the trainers reported (metrics.json of `rstar train`; null for a command trainer that writes none). */
@@ -133,6 +135,7 @@ export function buildRoundReport(dir: string, n: number, state: RoundState, sear
         sftRecords: countLines(join(rd, "sft.jsonl")),
         ppmPairs: countLines(join(rd, "pairs.jsonl")),
         finalAnswerPairs: isPlainObject(ppmSummary) && typeof ppmSummary["finalAnswerPairs"] === "number" ? ppmSummary["finalAnswerPairs"] : null,
+        policySamplePairs: countLines(join(rd, "policy-sample-pairs.jsonl")),
         policy: state.artifacts.policy,
         ppm: state.artifacts.ppm,
         policyMetrics: state.artifacts.policy === null ? null : readJson(join(dir, state.artifacts.policy, "metrics.json")),

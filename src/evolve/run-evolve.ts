@@ -6,7 +6,7 @@ import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
 import { displayCommand, freePort, killLeftovers, runChild, startServer, withPort, type RunningServer, type StageCommand } from "./process.js";
 import { buildRoundReport, writeEvolveReport } from "./report.js";
-import { readOutcomes, sampleProblems } from "./sample.js";
+import { policySampleProblems, readOutcomes, sampleProblems } from "./sample.js";
 import {
     countLines,
     mixedPpmPairs,
@@ -16,6 +16,7 @@ import {
     evolvePaths,
     extractArgs,
     methodNeedsReward,
+    policySamplesArgs,
     policyServer,
     rel,
     rewardFlags,
@@ -278,6 +279,33 @@ class Orchestrator {
                     outputs: resume ? [] : [out],
                 };
             }
+            case "policy-samples": {
+                const problems = rp.policySampleProblems;
+                if (!existsSync(problems)) {
+                    const train = await loadDataset(this.paths.data.train);
+                    const searched = new Set((await loadDataset(rp.problems)).map((p) => p.question));
+                    writeTextAtomic(problems, policySampleProblems(this.config, n, train, searched).map((p) => JSON.stringify(p.record) + "\n").join(""));
+                }
+                if (countLines(problems) === 0) return { skip: "no train problems outside the round's search" };
+                const policy = policyServer(round.policy, previous.policy, values, `${where}.policy`);
+                const out = rp.policySamples;
+                const resume = existsSync(join(out, "config.json"));
+                if (this.queue !== null) {
+                    // The same models as the round's searches (the workers keep their servers; no reward model is used).
+                    const queue = await this.workerModels(rp.workerModels("search"), searchModels(this.config, n, previous), values);
+                    return { command: { kind: "rstar", args: policySamplesArgs(this.config, n, problems, out, policy, resume, queue) }, outputs: resume ? [] : [out] };
+                }
+                return {
+                    servers: [policy],
+                    command: (urls) => ({ kind: "rstar", args: policySamplesArgs(this.config, n, problems, out, { url: urls.policy ?? policy.url, model: policy.model }, resume) }),
+                    outputs: resume ? [] : [out],
+                };
+            }
+            case "extract-policy-samples": {
+                const trees = join(rp.policySamples, "trees.jsonl");
+                if (!existsSync(trees)) return { skip: "no best-of-N samples" };
+                return { command: { kind: "rstar", args: extractArgs(this.config, n, "ppm", [trees], rp.policySamplePairs) }, outputs: [rp.policySamplePairs] };
+            }
             case "extract-sft":
             case "extract-ppm": {
                 const trees = this.searchRuns(n).map((run) => join(run, "trees.jsonl")).filter((file) => existsSync(file));
@@ -297,7 +325,8 @@ class Orchestrator {
                 return { command: trainSftCommand(round.sft.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, data: rp.sft, out: rp.policy, init, test: this.paths.data.test }, `${where}.sft.trainer`), outputs: [rp.policy] };
             }
             case "train-ppm": {
-                const pairs = countLines(rp.pairs);
+                // The round's own pairs: from its searches, and from its policy's best-of-N samples (ppm.policySamples).
+                const pairs = countLines(rp.pairs) + ((round.ppm.policySamples ?? null) !== null ? countLines(rp.policySamplePairs) : 0);
                 const policy = state.artifacts.policy === null ? null : join(this.paths.dir, state.artifacts.policy);
                 if (pairs === 0 || policy === null) {
                     state.artifacts.ppm = previous.ppm === null ? null : rel(this.paths.dir, previous.ppm);

@@ -37,6 +37,21 @@ export function sampleProblems(config: EvolveConfig, n: number, train: readonly 
     }
 }
 
+/**
+ * The train problems of round n's best-of-N sampling (ppm.policySamples): `problems` of them at random (seeded per
+ * round, apart from the `random` sampling's seed), none whose question the round searches (`searched`: its
+ * problems.jsonl), in file order. Fewer when the round searches almost every problem; none with sample "all".
+ */
+export function policySampleProblems(config: EvolveConfig, n: number, train: readonly DatasetProblem[], searched: ReadonlySet<string>): DatasetProblem[] {
+    const count = config.rounds[n - 1]?.ppm.policySamples?.problems ?? 0;
+    const order = train.map((_, i) => i).filter((i) => !searched.has((train[i] as DatasetProblem).question));
+    const random = seededRandom(config.seed * 7919 + 104_729 + n);
+    for (let i = order.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    return order.slice(0, count).sort((a, b) => a - b).map((i) => train[i] as DatasetProblem);
+}
 
 /** Questions searched in a run's results.jsonl, and those with a correct trajectory (pass_any). */
 export function readOutcomes(resultsPath: string): { searched: Set<string>; solved: Set<string> } {

@@ -26,8 +26,12 @@ export interface RoundPaths {
     more(k: number): string;
     sft: string;
     pairs: string;
-    /** The PPM's training pairs when earlier rounds' pairs are mixed in (ppm.earlierPairs "all"). */
+    /** The PPM's training pairs when other pairs are mixed in (ppm.earlierPairs "all", ppm.policySamples). */
     ppmPairs: string;
+    /** ppm.policySamples: the train problems sampled, the best-of-N run, and the pairs extracted from it. */
+    policySampleProblems: string;
+    policySamples: string;
+    policySamplePairs: string;
     policy: string;
     ppm: string;
     eval(split: string, method: string): string;
@@ -57,6 +61,9 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
                 sft: join(r, "sft.jsonl"),
                 pairs: join(r, "pairs.jsonl"),
                 ppmPairs: join(r, "ppm-pairs.jsonl"),
+                policySampleProblems: join(r, "policy-sample-problems.jsonl"),
+                policySamples: join(r, "policy-samples"),
+                policySamplePairs: join(r, "policy-sample-pairs.jsonl"),
                 policy: join(r, "policy"),
                 ppm: join(r, "ppm"),
                 eval: (split, method) => join(r, "eval", `${split}-${method.replace("@", "-at-")}`),
@@ -66,7 +73,7 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
     };
 }
 
-export type StageKind = "data" | "sample" | "search" | "search-unsolved" | "extract-sft" | "extract-ppm" | "train-sft" | "train-ppm" | "eval" | "report";
+export type StageKind = "data" | "sample" | "search" | "search-unsolved" | "policy-samples" | "extract-sft" | "extract-ppm" | "extract-policy-samples" | "train-sft" | "train-ppm" | "eval" | "report";
 
 export interface StagePlan {
     name: string;
@@ -83,7 +90,12 @@ export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths)
     const round = config.rounds[n - 1] as RoundConfig;
     const stages: StagePlan[] = [{ name: "sample", kind: "sample" }, { name: "search", kind: "search", rollouts: round.search.rollouts }];
     round.search.unsolvedRollouts.forEach((rollouts, i) => stages.push({ name: `search-unsolved-${i + 1}`, kind: "search-unsolved", pass: i + 1, rollouts }));
-    stages.push({ name: "extract-sft", kind: "extract-sft" }, { name: "extract-ppm", kind: "extract-ppm" }, { name: "train-sft", kind: "train-sft" }, { name: "train-ppm", kind: "train-ppm" });
+    // Right after the searches, so that the policy server they started serves the sampling too.
+    const sampling = round.ppm.policySamples ?? null;
+    if (sampling !== null) stages.push({ name: "policy-samples", kind: "policy-samples" });
+    stages.push({ name: "extract-sft", kind: "extract-sft" }, { name: "extract-ppm", kind: "extract-ppm" });
+    if (sampling !== null) stages.push({ name: "extract-policy-samples", kind: "extract-policy-samples" });
+    stages.push({ name: "train-sft", kind: "train-sft" }, { name: "train-ppm", kind: "train-ppm" });
     for (const split of config.eval.splits) {
         if (paths.data[split] === null) continue;
         for (const method of config.eval.methods) stages.push({ name: `eval-${split}-${method}`, kind: "eval", split, method });
@@ -219,6 +231,25 @@ export function searchArgs(config: EvolveConfig, n: number, pass: number, proble
     return args;
 }
 
+/** The seed of round n's best-of-N sampling run (ppm.policySamples); apart from its MCTS passes' seeds. */
+export function policySamplesSeed(config: EvolveConfig, n: number): number {
+    return config.seed * 1000 + 500 + n;
+}
+
+/**
+ * `rstar search` for ppm.policySamples: best-of-N with the round's search policy, the gold answer as terminal reward
+ * (no reward model: the pairs' labels come from the answers), the round's search concurrency, then the sampling's args.
+ */
+export function policySamplesArgs(config: EvolveConfig, n: number, problems: string, out: string, policy: { url: string; model: string }, resume: boolean, queue?: QueueTarget): string[] {
+    const round = config.rounds[n - 1] as RoundConfig;
+    const sampling = round.ppm.policySamples;
+    if (sampling === null || sampling === undefined) throw new RstarError("INTERNAL", `round ${n} has no ppm.policySamples`);
+    const args = ["search", "--dataset", problems, "--out", out, "--preset", "best-of-n", "--samples", String(sampling.samples), "--seed", String(policySamplesSeed(config, n))];
+    args.push("--concurrency", String(round.search.concurrency), ...serverArgs(policy, queue), "--terminal-reward", "ground-truth", "--no-leaf-value", ...sampling.args, "--json");
+    if (resume) args.push("--resume");
+    return args;
+}
+
 export function extractArgs(config: EvolveConfig, n: number, kind: "sft" | "ppm", trees: string[], out: string): string[] {
     const round = config.rounds[n - 1] as RoundConfig;
     if (kind === "sft") return ["extract", "sft", "--trees", ...trees, "--out", out, "--per-problem", String(round.sft.perProblem), "--format", round.sft.format, "--json", "--quiet"];
@@ -236,22 +267,29 @@ export function trainSftCommand(trainer: Trainer, values: { round: number; seed:
     return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, data: values.data, out: values.out, init: values.init ?? "", ...(values.test === null ? {} : { test: values.test }) }), where) };
 }
 
-/** The pairs file round n's PPM trains on: its own pairs, or (ppm.earlierPairs "all", after round 1) the mix. */
+/**
+ * The pairs file round n's PPM trains on: its own pairs, or the mix (ppm.earlierPairs "all" after round 1, or
+ * ppm.policySamples set).
+ */
 export function ppmTrainingPairs(config: EvolveConfig, n: number, paths: EvolvePaths): string {
     const round = config.rounds[n - 1] as RoundConfig;
-    return round.ppm.earlierPairs === "all" && n > 1 ? paths.round(n).ppmPairs : paths.round(n).pairs;
+    const mixed = (round.ppm.earlierPairs === "all" && n > 1) || (round.ppm.policySamples ?? null) !== null;
+    return mixed ? paths.round(n).ppmPairs : paths.round(n).pairs;
 }
 
 /**
- * The mixed training pairs of round n: its own pairs `ownPairsRepeat` times, then every earlier round's pairs that
- * exist, in round order (deterministic, so a resumed stage trains on the same file).
+ * The mixed training pairs of round n: its own pairs `ownPairsRepeat` times, then (ppm.policySamples) the pairs of its
+ * policy's best-of-N samples `policySamples.repeat` times, then (ppm.earlierPairs "all") every earlier round's
+ * `pairs.jsonl` that exists, in round order (deterministic, so a resumed stage trains on the same file).
  */
 export function mixedPpmPairs(config: EvolveConfig, n: number, paths: EvolvePaths, read: (path: string) => string | null): string {
     const round = config.rounds[n - 1] as RoundConfig;
     const withNewline = (text: string) => (text === "" || text.endsWith("\n") ? text : `${text}\n`);
     const own = withNewline(read(paths.round(n).pairs) ?? "");
     let mixed = own.repeat(round.ppm.ownPairsRepeat);
-    for (let earlier = 1; earlier < n; earlier += 1) mixed += withNewline(read(paths.round(earlier).pairs) ?? "");
+    const sampling = round.ppm.policySamples ?? null;
+    if (sampling !== null) mixed += withNewline(read(paths.round(n).policySamplePairs) ?? "").repeat(sampling.repeat);
+    if (round.ppm.earlierPairs === "all") for (let earlier = 1; earlier < n; earlier += 1) mixed += withNewline(read(paths.round(earlier).pairs) ?? "");
     return mixed;
 }
 

@@ -33,11 +33,11 @@ export function register(program: Command): void {
         .addHelpText(
             "after",
             `
-Stages per round: sample, search (+ search-unsolved-K), extract-sft, extract-ppm, train-sft, train-ppm,
-eval-<split>-<method>, report. Each runs as its own process (rstar search/extract/train/eval or your command
+Stages per round: sample, search (+ search-unsolved-K, + policy-samples), extract-sft, extract-ppm
+(+ extract-policy-samples), train-sft, train-ppm, eval-<split>-<method>, report. Each runs as its own process (rstar search/extract/train/eval or your command
 template); its state is in round-N/state.json. After kill -9 or Ctrl-C, --resume continues the stage that was
 running (searches and evaluations keep their finished problems) and keeps every finished one.
-With --queue URL, the search, search-unsolved-K and eval stages run \`rstar search|eval --queue URL --worker-models
+With --queue URL, the search, search-unsolved-K, policy-samples and eval stages run \`rstar search|eval --queue URL --worker-models
 round-N/worker-models-{search,eval}.json\`: no server starts here; every \`rstar worker --queue URL\` (started without
 --policy-url) checks the sha256 of the round's checkpoints on its host, then starts the described servers there
 (the teacher, \`rstar serve\` for a trained policy, your \`vllm serve {policy} --port {port}\`). The checkpoints must be
