@@ -80,6 +80,34 @@ describe("rstar evolve --dry-run", () => {
         for (const round of [2, 3, 4]) expect(trainPpm(round)).toContain(`--pairs ${join(synthOut, `round-${round}`, "ppm-pairs.jsonl")}`);
     });
 
+    it("--preset synthetic: from round 2 the policy samples best-of-8 on 400 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
+        const synthOut = join(work, "synthetic-samples");
+        const result = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json"]);
+        expect(result.code, result.stderr + result.stdout).toBe(0);
+        const plan = JSON.parse(result.stdout) as Plan;
+        const stage = (round: number, name: string) => plan.stages.find((s) => s.round === round && s.stage === name);
+        expect(plan.stages.filter((s) => s.round === 1).map((s) => s.stage)).not.toContain("policy-samples");
+        expect(plan.stages.filter((s) => s.round === 2).map((s) => s.stage).slice(0, 7)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples", "train-sft"]);
+        const r2 = join(synthOut, "round-2");
+        expect(stage(2, "policy-samples")?.command).toBe(
+            `rstar search --dataset ${join(r2, "policy-sample-problems.jsonl")} --out ${join(r2, "policy-samples")} --preset best-of-n --samples 8 --seed 1502 --concurrency 8 --policy-url 'http://127.0.0.1:{port}/v1' --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`,
+        );
+        // The policy the round's search uses (round 1's), served the same way.
+        expect(stage(2, "policy-samples")?.servers).toEqual(stage(2, "search")?.servers);
+        expect(stage(2, "policy-samples")?.notes).toEqual([`400 train problems at random outside ${join(r2, "problems.jsonl")} → ${join(r2, "policy-sample-problems.jsonl")}`]);
+        expect(stage(3, "extract-policy-samples")?.command).toBe(
+            `rstar extract ppm --trees ${join(synthOut, "round-3", "policy-samples", "trees.jsonl")} --out ${join(synthOut, "round-3", "policy-sample-pairs.jsonl")} --format official --min-margin 0.5 --min-edit-distance 5 --label q --final-pairs paper --json --quiet`,
+        );
+        expect(stage(4, "train-ppm")?.command).toContain(`--pairs ${join(synthOut, "round-4", "ppm-pairs.jsonl")}`);
+        // --queue: the sampling goes to the workers with the round's search models.
+        const queued = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json", "--queue", "redis://10.0.0.5:6379", "--rounds", "1-3"]);
+        expect(queued.code, queued.stderr + queued.stdout).toBe(0);
+        const queuedPlan = JSON.parse(queued.stdout) as Plan;
+        const policySamples = queuedPlan.stages.find((s) => s.round === 3 && s.stage === "policy-samples");
+        expect(policySamples?.command).toContain(`--queue redis://10.0.0.5:6379 --worker-models ${join(synthOut, "round-3", "worker-models-search.json")} --model policy --terminal-reward ground-truth`);
+        expect(policySamples?.command).not.toContain("--policy-url");
+    });
+
     it("fails the check of a command trainer that never reads its data, and rejects unknown placeholders by field", () => {
         const example = JSON.parse(readFileSync(config, "utf8")) as Record<string, any>;
         const noData = structuredClone(example);
