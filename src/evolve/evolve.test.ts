@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
-import { policySampleProblems, sampleProblems } from "./sample.js";
+import { policySampleProblems, questionsIn, sampleProblems } from "./sample.js";
 import { evolvePaths, mixedPpmPairs, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
@@ -147,6 +147,15 @@ describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)"
         // Fewer when the search took almost every problem; none when it took all.
         expect(policySampleProblems(config, 2, train, new Set(train.slice(0, 18).map((p) => p.question))).map((p) => p.question)).toEqual(["q18", "q19"]);
         expect(policySampleProblems(config, 2, train, new Set(train.map((p) => p.question)))).toEqual([]);
+    });
+
+    it("reads the round's searched questions from its problems file; an empty one (nothing to search) excludes none", async () => {
+        const problems = join(dir, "problems-round.jsonl");
+        writeFileSync(problems, '{"question":"q1","answer":"1"}\n{"question":"q3","answer":"3"}\n');
+        expect([...(await questionsIn(problems))]).toEqual(["q1", "q3"]);
+        writeFileSync(problems, "");
+        expect(await questionsIn(problems)).toEqual(new Set());
+        expect(await questionsIn(join(dir, "missing.jsonl"))).toEqual(new Set());
     });
 
     it("runs best-of-N with the gold answer as terminal reward and the sampling's flags", () => {

@@ -6,7 +6,7 @@ import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
 import { displayCommand, freePort, killLeftovers, runChild, startServer, withPort, type RunningServer, type StageCommand } from "./process.js";
 import { buildRoundReport, writeEvolveReport } from "./report.js";
-import { policySampleProblems, readOutcomes, sampleProblems } from "./sample.js";
+import { policySampleProblems, questionsIn, readOutcomes, sampleProblems } from "./sample.js";
 import {
     countLines,
     mixedPpmPairs,
@@ -283,7 +283,7 @@ class Orchestrator {
                 const problems = rp.policySampleProblems;
                 if (!existsSync(problems)) {
                     const train = await loadDataset(this.paths.data.train);
-                    const searched = new Set((await loadDataset(rp.problems)).map((p) => p.question));
+                    const searched = await questionsIn(rp.problems);
                     writeTextAtomic(problems, policySampleProblems(this.config, n, train, searched).map((p) => JSON.stringify(p.record) + "\n").join(""));
                 }
                 if (countLines(problems) === 0) return { skip: "no train problems outside the round's search" };

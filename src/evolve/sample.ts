@@ -1,6 +1,6 @@
 import { seededRandom } from "../util/index.js";
 import { existsSync, readFileSync } from "node:fs";
-import type { DatasetProblem } from "../data/index.js";
+import { loadDataset, type DatasetProblem } from "../data/index.js";
 import type { EvolveConfig } from "./config.js";
 
 /**
@@ -51,6 +51,12 @@ export function policySampleProblems(config: EvolveConfig, n: number, train: rea
         [order[i], order[j]] = [order[j] as number, order[i] as number];
     }
     return order.slice(0, count).sort((a, b) => a - b).map((i) => train[i] as DatasetProblem);
+}
+
+/** The questions of a problems file a stage wrote; none for an empty or missing one (a round with nothing to search). */
+export async function questionsIn(path: string): Promise<Set<string>> {
+    if (!existsSync(path) || readFileSync(path, "utf8").trim() === "") return new Set();
+    return new Set((await loadDataset(path)).map((problem) => problem.question));
 }
 
 /** Questions searched in a run's results.jsonl, and those with a correct trajectory (pass_any). */

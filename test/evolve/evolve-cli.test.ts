@@ -35,7 +35,11 @@ const miniature = {
         { policy: { kind: "teacher", errorScale: 4 }, search: { rollouts: 6, concurrency: 1, args: ["--candidates", "2", "--sandbox-workers", "1"] } },
         // Searches one problem at a time, so that trees.jsonl is in dataset order, as a --queue run writes it (a
         // single-process search with concurrency > 1 writes problems as they finish, and extraction follows that order).
-        { search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 1, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
+        {
+            search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 1, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] },
+            // The preset's best-of-N sampling by the round-1 policy, in miniature: 2 problems outside the round's window, 2 samples.
+            ppm: { policySamples: { problems: 2, samples: 2, args: ["--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
+        },
     ],
     eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] } },
 };
@@ -207,12 +211,17 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         const r2 = stages(killed, 2);
         expect(r2["search"]?.command).toContain("--model policy");
         expect(r2["search"]?.command).toContain(`--ppm ${join(killed, "round-1", "ppm")}`);
+        // ...and sampled best-of-N with the same policy (no PPM) on other train problems.
+        expect(r2["policy-samples"]?.command).toContain("--preset best-of-n --samples 2");
+        expect(r2["policy-samples"]?.command).toContain("--model policy --terminal-reward ground-truth --no-leaf-value");
+        expect(r2["policy-samples"]?.command).not.toContain("--ppm");
+        expect(results(join(killed, "round-2", "policy-samples", "results.jsonl"))).toEqual(results(join(reference, "round-2", "policy-samples", "results.jsonl")));
         expect(third.stderr).toContain(`rstar serve --policy ${join(killed, "round-1", "policy", "model.gguf")}`);
         expect(existsSync(join(killed, "round-1", "ppm", "value_head.safetensors"))).toBe(true);
 
         // The same artifacts as the uninterrupted run.
         const same = (path: string) => expect(readFileSync(join(killed, path)), path).toEqual(readFileSync(join(reference, path)));
-        for (const path of ["data/train.jsonl", "round-1/problems.jsonl", "round-1/search/trees.jsonl", "round-1/sft.jsonl", "round-1/pairs.jsonl", "round-1/policy/model.gguf", "round-1/ppm/value_head.safetensors", "round-2/problems.jsonl"]) same(path);
+        for (const path of ["data/train.jsonl", "round-1/problems.jsonl", "round-1/search/trees.jsonl", "round-1/sft.jsonl", "round-1/pairs.jsonl", "round-1/policy/model.gguf", "round-1/ppm/value_head.safetensors", "round-2/problems.jsonl", "round-2/policy-sample-problems.jsonl", "round-2/policy-sample-pairs.jsonl"]) same(path);
         expect(results(join(killed, "round-1", "search", "results.jsonl"))).toEqual(results(join(reference, "round-1", "search", "results.jsonl")));
 
         // One table across rounds.
@@ -272,6 +281,11 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
             const same = (path: string) => expect(readFileSync(join(queued, path)), path).toEqual(readFileSync(join(reference, path)));
             for (const round of [1, 2]) {
                 for (const path of ["problems.jsonl", "sft.jsonl", "pairs.jsonl"]) same(`round-${round}/${path}`);
+                if (round === 2) {
+                    same("round-2/policy-sample-pairs.jsonl");
+                    expect(r2["policy-samples"]?.command).toContain(`--queue ${url} --worker-models ${join(queued, "round-2", "worker-models-search.json")} --model policy --terminal-reward ground-truth`);
+                    expect(runOutputs(join(queued, "round-2", "policy-samples")), "round 2 policy samples").toEqual(runOutputs(join(reference, "round-2", "policy-samples")));
+                }
                 expect(runOutputs(join(queued, `round-${round}`, "search")), `round ${round} search`).toEqual(runOutputs(join(reference, `round-${round}`, "search")));
                 expect(evalMetrics(join(queued, `round-${round}`, "eval", "test-greedy")), `round ${round} eval`).toEqual(evalMetrics(join(reference, `round-${round}`, "eval", "test-greedy")));
             }
@@ -311,10 +325,12 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         }
     });
 
-    it("from round 2 the PPM trains on its own pairs (repeated) and every earlier round's: round-N/ppm-pairs.jsonl", { timeout: 300_000 }, async () => {
+    it("from round 2 the PPM trains on its own pairs (repeated), its policy's best-of-N sample pairs (ppm.policySamples) and every earlier round's: round-N/ppm-pairs.jsonl", { timeout: 300_000 }, async () => {
         // Both rounds search with the teacher, so that round 2 has pairs of its own without a trained policy.
         const teacher = { policy: { kind: "teacher", errorScale: 4 }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
-        const mixed = { ...miniature, rounds: [teacher, teacher], eval: { ...miniature.eval, methods: [] } };
+        // Round 2 also samples best-of-6 with its policy (the teacher here) on the 6 train problems outside its window.
+        const sampling = { policySamples: { problems: 6, samples: 6, args: ["--sandbox-workers", "1"] } };
+        const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling }], eval: { ...miniature.eval, methods: [] } };
         const file = join(work, "mixed.json");
         writeFileSync(file, JSON.stringify(mixed));
         const out = join(work, "mixed");
@@ -330,8 +346,26 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         const earlier = lines("round-1/pairs.jsonl");
         expect(own.length).toBeGreaterThan(0);
         expect(earlier.length).toBeGreaterThan(0);
-        // The synthetic preset's weights: this round's pairs 4 times, then round 1's.
-        expect(lines("round-2/ppm-pairs.jsonl")).toEqual([...own, ...own, ...own, ...own, ...earlier]);
+        const samples = lines("round-2/policy-sample-pairs.jsonl");
+        expect(samples.length).toBeGreaterThan(0);
+        // The synthetic preset's weights: this round's pairs 4 times, its policy's best-of-N pairs twice, then round 1's.
+        expect(lines("round-2/ppm-pairs.jsonl")).toEqual([...own, ...own, ...own, ...own, ...samples, ...samples, ...earlier]);
+        // The sampled problems: 6 train problems, none of round 2's searched ones, each sampled; pairs extracted as the round's own.
+        const sampled = lines("round-2/policy-sample-problems.jsonl");
+        const searched = new Set(lines("round-2/problems.jsonl"));
+        expect(sampled).toHaveLength(6);
+        expect(sampled.filter((line) => searched.has(line))).toEqual([]);
+        expect(results(join(out, "round-2", "policy-samples", "results.jsonl"))).toHaveLength(6);
+        const r2 = stages(out, 2);
+        expect(r2["policy-samples"]).toMatchObject({ status: "done", command: expect.stringContaining(`--dataset ${join(out, "round-2", "policy-sample-problems.jsonl")} --out ${join(out, "round-2", "policy-samples")} --preset best-of-n --samples 6`) });
+        expect(r2["extract-policy-samples"]).toMatchObject({ status: "done", command: expect.stringContaining(`--trees ${join(out, "round-2", "policy-samples", "trees.jsonl")} --out ${join(out, "round-2", "policy-sample-pairs.jsonl")}`) });
+        expect(r2["extract-policy-samples"]?.command).toContain("--final-pairs paper");
+        expect(stages(out, 1)["policy-samples"]).toBeUndefined();
+        // The round report counts them and times the stages.
+        const report = JSON.parse(readFileSync(join(out, "round-2", "report.json"), "utf8")) as { policySamplePairs: number; stages: Record<string, { seconds: number }> };
+        expect(report.policySamplePairs).toBe(samples.length);
+        expect(report.stages["policy-samples"]?.seconds).toBeGreaterThan(0);
+        expect(report.stages["extract-policy-samples"]?.seconds).toBeGreaterThan(0);
         expect(stages(out, 2)["train-ppm"]).toMatchObject({ status: "done", command: expect.stringContaining(`--pairs ${join(out, "round-2", "ppm-pairs.jsonl")}`) });
         expect(stages(out, 1)["train-ppm"]?.command).toContain(`--pairs ${join(out, "round-1", "pairs.jsonl")}`);
         expect(existsSync(join(out, "round-1", "ppm-pairs.jsonl"))).toBe(false);
