@@ -161,9 +161,12 @@ describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)"
     it("runs best-of-N with the gold answer as terminal reward and the sampling's flags", () => {
         const config = configSchema.parse(syntheticPreset());
         const args = policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "http://127.0.0.1:9/v1", model: "policy" }, false);
-        expect(args.join(" ")).toBe(`search --dataset /r/p.jsonl --out /r/out --preset best-of-n --samples 8 --seed 1502 --concurrency 8 --policy-url http://127.0.0.1:9/v1 --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`);
+        expect(args.join(" ")).toBe(`search --dataset /r/p.jsonl --out /r/out --preset best-of-n --samples 8 --seed 1502 --prompt sft --concurrency 8 --policy-url http://127.0.0.1:9/v1 --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`);
         expect(policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "u", model: "policy" }, true, { url: "redis://h:1", workerModels: "/r/wm.json" }).join(" ")).toContain("--queue redis://h:1 --worker-models /r/wm.json --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json --resume");
         expect(() => policySamplesArgs(config, 1, "p", "o", { url: "u", model: "m" }, false)).toThrow(/round 1 has no ppm\.policySamples/);
+        // The prompt of the round's search preset: a round-1 bootstrap model gets the few-shot prompt.
+        const bootstrap = loadEvolveConfig({ file: configFile({ rounds: [{ ppm: { policySamples: { problems: 10, samples: 4, args: ["--temperature", "0.7"] } } }] }) }).config;
+        expect(policySamplesArgs(bootstrap, 1, "p", "o", { url: "u", model: "m" }, false).join(" ")).toBe("search --dataset p --out o --preset best-of-n --samples 4 --seed 501 --prompt bootstrap --concurrency 8 --policy-url u --model m --terminal-reward ground-truth --no-leaf-value --temperature 0.7 --json");
     });
 
     it("mixes the sample pairs after the round's own (own x ownPairsRepeat, samples x repeat), then the earlier rounds'", () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RstarError } from "../errors/index.js";
+import { PRESETS } from "../search/index.js";
 import { configPath, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
 import { shellQuote, type StageCommand } from "./process.js";
 
@@ -238,13 +239,16 @@ export function policySamplesSeed(config: EvolveConfig, n: number): number {
 
 /**
  * `rstar search` for ppm.policySamples: best-of-N with the round's search policy, the gold answer as terminal reward
- * (no reward model: the pairs' labels come from the answers), the round's search concurrency, then the sampling's args.
+ * (no reward model: the pairs' labels come from the answers), the prompt of the round's search preset (few-shot for a
+ * bootstrap model, SFT for a trained policy), the round's search concurrency, then the sampling's args.
  */
 export function policySamplesArgs(config: EvolveConfig, n: number, problems: string, out: string, policy: { url: string; model: string }, resume: boolean, queue?: QueueTarget): string[] {
     const round = config.rounds[n - 1] as RoundConfig;
     const sampling = round.ppm.policySamples;
     if (sampling === null || sampling === undefined) throw new RstarError("INTERNAL", `round ${n} has no ppm.policySamples`);
     const args = ["search", "--dataset", problems, "--out", out, "--preset", "best-of-n", "--samples", String(sampling.samples), "--seed", String(policySamplesSeed(config, n))];
+    const prompt = PRESETS[round.search.preset]?.settings.prompt;
+    if (prompt !== undefined) args.push("--prompt", prompt);
     args.push("--concurrency", String(round.search.concurrency), ...serverArgs(policy, queue), "--terminal-reward", "ground-truth", "--no-leaf-value", ...sampling.args, "--json");
     if (resume) args.push("--resume");
     return args;

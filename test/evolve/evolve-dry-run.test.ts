@@ -90,7 +90,7 @@ describe("rstar evolve --dry-run", () => {
         expect(plan.stages.filter((s) => s.round === 2).map((s) => s.stage).slice(0, 7)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples", "train-sft"]);
         const r2 = join(synthOut, "round-2");
         expect(stage(2, "policy-samples")?.command).toBe(
-            `rstar search --dataset ${join(r2, "policy-sample-problems.jsonl")} --out ${join(r2, "policy-samples")} --preset best-of-n --samples 8 --seed 1502 --concurrency 8 --policy-url 'http://127.0.0.1:{port}/v1' --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`,
+            `rstar search --dataset ${join(r2, "policy-sample-problems.jsonl")} --out ${join(r2, "policy-samples")} --preset best-of-n --samples 8 --seed 1502 --prompt sft --concurrency 8 --policy-url 'http://127.0.0.1:{port}/v1' --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`,
         );
         // The policy the round's search uses (round 1's), served the same way.
         expect(stage(2, "policy-samples")?.servers).toEqual(stage(2, "search")?.servers);
