@@ -277,6 +277,15 @@ export interface SimulatedPolicyServerOptions extends SimulatedPolicyOptions {
     model?: string;
     /** Fixed service time added to every completion request. Defaults to 0. @unit ms */
     serviceTimeMs?: number;
+    /** Added per token of a request's longest completion (its n samples decode as one batch). Defaults to 0. @unit ms */
+    perTokenMs?: number;
+    /**
+     * Sample from the prompt alone, ignoring a request's seed: two clients sending the same prompt get the same
+     * completions whatever seeds they send (the official solver sends none), so their trees can be compared.
+     */
+    ignoreSeed?: boolean;
+    /** Requests served at once; more wait in a queue, as in a server with a fixed batch size. Defaults to unlimited. */
+    slots?: number;
     /** Questions whose every completion request gets HTTP 500 (a problem that fails on every attempt). */
     failQuestions?: readonly string[];
 }
@@ -299,6 +308,8 @@ export async function startSimulatedPolicyServer(options: SimulatedPolicyServerO
     const model = options.model ?? "simulated-policy";
     const stats = { requests: 0, inFlight: 0, maxInFlight: 0 };
     let sequence = 0;
+    let busy = 0;
+    const waiting: (() => void)[] = [];
     const server = createServer((request, response) => {
         void handle(request, response).catch((error: unknown) => send(response, 500, { error: { message: String(error), type: "InternalServerError", code: 500 } }));
     });
@@ -332,8 +343,9 @@ export async function startSimulatedPolicyServer(options: SimulatedPolicyServerO
         stats.requests += 1;
         stats.inFlight += 1;
         stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+        if (options.slots !== undefined && busy >= options.slots) await new Promise<void>((resolve) => waiting.push(resolve));
+        busy += 1;
         try {
-            if ((options.serviceTimeMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.serviceTimeMs));
             const stop = typeof payload["stop"] === "string" ? [payload["stop"]] : Array.isArray(payload["stop"]) ? (payload["stop"] as string[]) : [];
             const result = simulateCompletion(
                 String(payload["prompt"] ?? ""),
@@ -342,10 +354,13 @@ export async function startSimulatedPolicyServer(options: SimulatedPolicyServerO
                     temperature: typeof payload["temperature"] === "number" ? payload["temperature"] : 1,
                     maxTokens: typeof payload["max_tokens"] === "number" ? payload["max_tokens"] : 16,
                     stop,
-                    seed: typeof payload["seed"] === "number" ? payload["seed"] : undefined,
+                    seed: options.ignoreSeed === true ? 0 : typeof payload["seed"] === "number" ? payload["seed"] : undefined,
                 },
                 options,
             );
+            const longest = Math.max(0, ...result.choices.map((choice) => choice.completionTokens));
+            const delay = (options.serviceTimeMs ?? 0) + (options.perTokenMs ?? 0) * longest;
+            if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
             const completionTokens = result.choices.reduce((sum, choice) => sum + choice.completionTokens, 0);
             sequence += 1;
             send(response, 200, {
@@ -364,6 +379,8 @@ export async function startSimulatedPolicyServer(options: SimulatedPolicyServerO
             });
         } finally {
             stats.inFlight -= 1;
+            busy -= 1;
+            waiting.shift()?.();
         }
     };
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
