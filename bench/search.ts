@@ -7,6 +7,7 @@ import { AdaptiveConcurrency, runSearch } from "../src/runs/index.js";
 import { BASE_SETTINGS, PRESETS, solveProblem, type AnswerJudge, type ProblemOutcome, type SearchSettings, type StepExecutor } from "../src/search/index.js";
 import { countTokens, simulateCompletion, solveQuestion } from "../test/support/simulated-policy.js";
 import type { BenchModule, BenchRow } from "./harness.js";
+import { officialSolverRows } from "./official-solver.js";
 
 /** An in-process simulated policy (no HTTP): the same sampler the test server uses. */
 function simulatedBackend(options: { stepCorrectProbability: number; codeErrorProbability: number }): LlmBackend {
@@ -238,9 +239,16 @@ export const officialScheduleBench: BenchModule = {
     async run() {
         const large = process.argv.includes("--large");
         const officialIndex = process.argv.indexOf("--official");
-        const official = officialIndex >= 0 ? process.argv[officialIndex + 1] : undefined;
+        const official = officialIndex >= 0 ? process.argv[officialIndex + 1] : process.env["RSTAR_OFFICIAL_REPO"];
         const settings = bootstrapSettings();
         const rows: BenchRow[] = [];
+        const notes: string[] = [];
+        if (official !== undefined) {
+            if (!existsSync(join(official, "rstar_deepthink", "solver.py"))) throw new Error(`--official ${official}: no rstar_deepthink/solver.py there (an export of microsoft/rStar, branch rStar-math)`);
+            const comparison = await officialSolverRows(official, goldProblems, large ? [20, 200] : [20]);
+            rows.push(...comparison.rows);
+            notes.push(...comparison.notes);
+        }
         for (const count of large ? [20, 200] : [20]) {
             for (const [serviceMs, perTokenMs, label] of [[0, 0, "zero latency"], [50, 15, "50 ms + 15 ms/token"]] as const) {
                 const set = goldProblems(count);
@@ -257,11 +265,12 @@ export const officialScheduleBench: BenchModule = {
             title: "search: ours (defaults) vs the official schedule",
             rows,
             notes: [
-                "preset bootstrap (MCTS, 8 rollouts x 12 candidates, ground-truth terminal reward) with the sft prompt template (the one the simulated policy reads); simulated policy (step correct p=0.5, code error p=0.2) in process behind a server model with 256 slots; code steps take 1-16 ms (no sandbox)",
+                ...notes,
+                "barrier rows: preset bootstrap (MCTS, 8 rollouts x 12 candidates, ground-truth terminal reward) with the sft prompt template (the one the simulated policy reads); simulated policy (step correct p=0.5, code error p=0.2) in process behind a server model with 256 slots; code steps take 1-16 ms (no sandbox)",
                 "per-depth barrier: our re-implementation of the official solver's scheduling (rstar_deepthink/solver.py: one batched request per depth for all problems), running our search; not the official code",
                 official === undefined
-                    ? "the official solver itself is not run (pass --official DIR, an export of the official repo, to name one)"
-                    : `--official ${official}${existsSync(official) ? "" : " (not found)"}: running the official solver needs its Python environment with vLLM, which this bench does not drive; its row is the re-implementation above`,
+                    ? "the official solver itself is not run: pass --official DIR (or RSTAR_OFFICIAL_REPO), an export of microsoft/rStar branch rStar-math, with its Python dependencies (bench/official-solver.py)"
+                    : "the official solver rows come first",
                 large ? "200 problems included (--large)" : "add --large for 200 problems (slow under latency)",
             ],
         };
