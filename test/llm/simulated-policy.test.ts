@@ -117,4 +117,21 @@ describe("simulated policy (HTTP server)", () => {
         await backend.dispose();
         await other.dispose();
     });
+
+    it("ignoreSeed answers a prompt the same whatever the seed; slots queue requests; latency grows with the longest sample's tokens", async () => {
+        server = await startSimulatedPolicyServer({ stepCorrectProbability: 0.5, ignoreSeed: true, slots: 2, serviceTimeMs: 10, perTokenMs: 2 });
+        const backend = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: server.model });
+        const prompt = buildRstarPrompt("Compute 2 * 3 + 4.");
+        const request = { prompt, n: 6, temperature: 1, topP: 1, maxTokens: 128, stop: [...STEP_STOPS] };
+        const started = Date.now();
+        const answers = await Promise.all([1, 2, 3, 4, 5].map((seed) => backend.generate({ ...request, seed })));
+        const texts = answers.map((answer) => answer.completions.map((completion) => completion.text));
+        expect(new Set(texts.map((text) => JSON.stringify(text))).size).toBe(1);
+        expect(new Set(texts[0]).size).toBeGreaterThan(1);
+        expect(server.stats).toMatchObject({ requests: 5, maxInFlight: 5 });
+        // Five requests through two slots: three rounds, each of 10 ms plus 2 ms for each token of the longest sample.
+        const longest = Math.max(...simulateCompletion(prompt, { ...request, seed: 0 }, { stepCorrectProbability: 0.5 }).choices.map((choice) => choice.completionTokens));
+        expect(Date.now() - started).toBeGreaterThanOrEqual(3 * (10 + 2 * longest) - 5);
+        await backend.dispose();
+    });
 });
