@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startSimulatedPolicyServer } from "../test/support/simulated-policy.js";
+import { solveQuestion, startSimulatedPolicyServer } from "../test/support/simulated-policy.js";
 import type { BenchRow } from "./harness.js";
 
 /**
@@ -57,15 +57,29 @@ function sameTrees(officialPath: string, oursPath: string): number {
 
 export interface OfficialComparison { rows: BenchRow[]; notes: string[] }
 
+/**
+ * `count` different questions (the official solver keys its trees by question, so repeats would collapse): 2 to 7
+ * numbers of 2-48 added or multiplied, as the simulated policy reads them.
+ */
+function distinctProblems(count: number): { question: string; gold: string }[] {
+    return Array.from({ length: count }, (_, index) => {
+        const terms = Array.from({ length: 2 + (index % 6) }, (_, k) => String(2 + ((index * 13 + k * 7) % 47)));
+        const question = `Compute ${terms.join(index % 2 === 0 ? " + " : " * ")}.`;
+        return { question, gold: String(solveQuestion(question)) };
+    });
+}
+
 /** Rows for `counts` problems at zero latency and at 50 ms + 15 ms/token, 256 server slots. */
-export async function officialSolverRows(repo: string, problems: (count: number) => { question: string; gold: string }[], counts: number[]): Promise<OfficialComparison> {
+export async function officialSolverRows(repo: string, counts: number[]): Promise<OfficialComparison> {
     const python = process.env["RSTAR_OFFICIAL_PYTHON"] ?? "python3";
     const rows: BenchRow[] = [];
     const dir = mkdtempSync(join(tmpdir(), "rstar-bench-official-"));
     try {
         for (const count of counts) {
             const dataset = join(dir, `problems-${count}.jsonl`);
-            writeFileSync(dataset, problems(count).map((p) => JSON.stringify({ question: p.question, answer: p.gold })).join("\n") + "\n");
+            const problems = distinctProblems(count);
+            if (new Set(problems.map((p) => p.question)).size !== count) throw new Error("bench: repeated questions");
+            writeFileSync(dataset, problems.map((p) => JSON.stringify({ question: p.question, answer: p.gold })).join("\n") + "\n");
             for (const [serviceTimeMs, perTokenMs, label] of [[0, 0, "zero latency"], [50, 15, "50 ms + 15 ms/token"]] as const) {
                 // ignoreSeed: the official sends no seed and ours one per node; sampling from the prompt alone gives
                 // both the same completions for the same prompt, so their trees can be compared.

@@ -245,7 +245,7 @@ export const officialScheduleBench: BenchModule = {
         const notes: string[] = [];
         if (official !== undefined) {
             if (!existsSync(join(official, "rstar_deepthink", "solver.py"))) throw new Error(`--official ${official}: no rstar_deepthink/solver.py there (an export of microsoft/rStar, branch rStar-math)`);
-            const comparison = await officialSolverRows(official, goldProblems, large ? [20, 200] : [20]);
+            const comparison = await officialSolverRows(official, large ? [20, 200] : [20]);
             rows.push(...comparison.rows);
             notes.push(...comparison.notes);
         }
