@@ -15,8 +15,10 @@ Needs, besides the export: pydantic 2, omegaconf, pebble, termcolor, timeout_dec
 Prints one JSON line on stdout: seconds (Solver.solve only), prompts, problems, pass_any.
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -147,7 +149,9 @@ def main():
         # prompt_wrap appends step_delim to the question before pot_suffix, which then adds "\n": a blank line the
         # official trainer (train/train_SFT.py) and `rstar search --prompt sft` do not have. Without that "\n" in the
         # suffix, both send the same prompts.
-        args.prompt_path = os.path.join(tempfile.mkdtemp(prefix="rstar-official-prompt-"), "sft_prompt.json")
+        scratch = tempfile.mkdtemp(prefix="rstar-official-prompt-")
+        atexit.register(shutil.rmtree, scratch, True)
+        args.prompt_path = os.path.join(scratch, "sft_prompt.json")
         with open(args.prompt_path, "w", encoding="utf-8") as handle:
             json.dump({"pot_format_instructions": "", "pot_suffix": "<|user|>:\n{input}<|assistant|>: Let's think step by step and solve the problem with code."}, handle)
     config.prompt_path = args.prompt_path

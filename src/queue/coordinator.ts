@@ -22,7 +22,7 @@ import { validateSettings } from "../search/index.js";
 import type { QueueConnection } from "./connection.js";
 import { JOB_FORMAT, searchJobResultSchema, type SearchJob } from "./job-schema.js";
 import { REGISTRY_KEY, jobId, queueName, type RegisteredRun } from "./names.js";
-import { connectQueue, parseFailure, probeRedis } from "./redis.js";
+import { connectQueue, obliterateQueue, parseFailure, probeRedis } from "./redis.js";
 
 export interface QueueSearchOptions extends Omit<RunIdentity, "policy" | "rewardModel"> {
     connection: QueueConnection;
@@ -219,7 +219,7 @@ export async function runQueueSearch(options: QueueSearchOptions): Promise<Queue
             rebuildExports(store, paths, "position");
             // Nothing of the run is left to collect: its queue and registry entry go.
             await client.hdel(REGISTRY_KEY, runId);
-            await queue.obliterate({ force: true });
+            await obliterateQueue(queue);
         }
         return {
             ...summarizeRun(options, tracker, { resumed, failed, started, aborted: !done && (options.signal?.aborted ?? false) }),

@@ -63,3 +63,21 @@ export function parseFailure(reason: string): { code: string | null; message: st
     const match = /^([A-Z][A-Z_]+): ([\s\S]*)$/.exec(reason);
     return match ? { code: match[1] as string, message: match[2] as string } : { code: null, message: reason };
 }
+
+/**
+ * Removes a finished run's queue. The coordinator does it when the run completes, and a worker retiring from the run
+ * does it too (to remove the keys its BullMQ worker wrote back). BullMQ's obliterate pauses the queue, then refuses
+ * to go on if the queue is no longer paused, which is what the other side's obliterate leaves behind (it deletes the
+ * pause flag with everything else). So on that refusal it tries again: the next pass finds little or nothing left.
+ */
+export async function obliterateQueue(queue: Pick<Queue, "obliterate">, attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+        try {
+            await queue.obliterate({ force: true });
+            return;
+        } catch (error) {
+            if (attempt >= attempts || !/non-paused/.test(describeError(error))) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        }
+    }
+}

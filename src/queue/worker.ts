@@ -6,7 +6,7 @@ import { solveProblem, type SearchServices } from "../search/index.js";
 import type { QueueConnection } from "./connection.js";
 import { JOB_FORMAT, searchJobSchema, type SearchJobResult } from "./job-schema.js";
 import { REGISTRY_KEY, queueName } from "./names.js";
-import { connectQueue, failureMessage } from "./redis.js";
+import { connectQueue, failureMessage, obliterateQueue } from "./redis.js";
 
 /** The policy, reward model, sandbox and judge a worker searches with, for one model name. */
 export interface WorkerServices extends SearchServices {
@@ -191,7 +191,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             if ((await client.hexists(REGISTRY_KEY, runId)) === 1) return;
             const leftover = await connectQueue(options.connection, queueName(runId), options.log);
             try {
-                await leftover.obliterate({ force: true });
+                await obliterateQueue(leftover);
             } finally {
                 await leftover.close();
             }
