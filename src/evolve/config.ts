@@ -142,9 +142,17 @@ const roundSchema = z.strictObject({
 });
 export type RoundConfig = z.infer<typeof roundSchema>;
 
+const evalMethod = z.string().regex(/^(greedy|beam|mcts|(maj|bon)@[1-9][0-9]*)$/, "a method is greedy, beam, mcts, maj@K or bon@K");
+
 const evalSchema = z.strictObject({
     /** rstar eval methods after each round: greedy, maj@K, bon@K, mcts, beam. */
-    methods: z.array(z.string().regex(/^(greedy|beam|mcts|(maj|bon)@[1-9][0-9]*)$/, "a method is greedy, beam, mcts, maj@K or bon@K")),
+    methods: z.array(evalMethod),
+    /**
+     * The rounds after which a method runs (round numbers, or "last" for the config's last round); a method not
+     * listed runs after every round, and a listed method that is not in `methods` never runs. Optional (absent: every
+     * method after every round), so configs resolved before it existed still resume.
+     */
+    methodRounds: z.record(evalMethod, z.array(z.union([z.number().int().positive(), z.literal("last")])).min(1)).optional(),
     splits: z.array(z.enum(["test", "ood"])),
     limit: z.number().int().positive().nullable(),
     concurrency: z.number().int().positive(),
@@ -176,8 +184,22 @@ export const configSchema = z.strictObject({
     serve: z.strictObject({ policy: endpointSchema, reward: rewardSchema }),
     rounds: z.array(roundSchema).min(1).max(8),
     eval: evalSchema,
+}).superRefine((config, ctx) => {
+    for (const [method, rounds] of Object.entries(config.eval.methodRounds ?? {})) {
+        rounds.forEach((round, i) => {
+            if (typeof round === "number" && round > config.rounds.length) {
+                ctx.addIssue({ code: "custom", path: ["eval", "methodRounds", method, i], message: `round ${round} does not exist (the config has ${config.rounds.length}; "last" names the last)` });
+            }
+        });
+    }
 });
 export type EvolveConfig = z.infer<typeof configSchema>;
+
+/** Whether evaluation method `method` runs after round n (eval.methodRounds). */
+export function evaluatesAfterRound(config: EvolveConfig, n: number, method: string): boolean {
+    const rounds = config.eval.methodRounds?.[method];
+    return rounds === undefined || rounds.some((round) => (round === "last" ? config.rounds.length : round) === n);
+}
 
 /** The paper's four rounds with the official settings (docs/evolve.md cites each). Real scale: the user's servers. */
 function paperRound(round: number): RoundConfig {
@@ -251,8 +273,11 @@ export function syntheticPreset(): EvolveConfig {
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
         // MCTS with 8 rollouts x 4 candidates.
+        // Greedy after every round; maj@8 and MCTS+PPM (41 of a round's 46 evaluation minutes at the shipped policy's
+        // speed, docs/evolve.md "Measured cost") after the first and the last, where the issue's table compares them.
         eval: {
             methods: ["greedy", "maj@8", "mcts"],
+            methodRounds: { "maj@8": [1, "last"], mcts: [1, "last"] },
             splits: ["test", "ood"],
             limit: 200,
             concurrency: 4,

@@ -216,3 +216,30 @@ describe("local GGUF policies on the GPU (kinds embedded and gguf: gpu, gpuLayer
         expect(server.start?.command).toEqual({ kind: "rstar", args: ["serve", "--policy", join(dir, "models", "qwen-instruct.gguf"), "--port", "{port}", "--model-name", "policy", "--gpu", "auto"] });
     });
 });
+
+describe("evaluation methods per round (eval.methodRounds)", () => {
+    const evalStages = (config: ReturnType<typeof syntheticPreset>, n: number) =>
+        roundStages(config, n, evolvePaths({ config, baseDir: dir, source: "test" }, "/runs/m")).filter((s) => s.kind === "eval").map((s) => s.name);
+
+    it("the synthetic preset evaluates greedy after every round, maj@8 and MCTS+PPM after the first and the last", () => {
+        const synthetic = configSchema.parse(syntheticPreset());
+        const all = ["eval-test-greedy", "eval-test-maj@8", "eval-test-mcts", "eval-ood-greedy", "eval-ood-maj@8", "eval-ood-mcts"];
+        expect([1, 2, 3, 4].map((n) => evalStages(synthetic, n))).toEqual([all, ["eval-test-greedy", "eval-ood-greedy"], ["eval-test-greedy", "eval-ood-greedy"], all]);
+        // "last" follows the config: a two-round run over the preset evaluates everything after round 2.
+        const two = loadEvolveConfig({ file: configFile({ rounds: [{}, {}] }), preset: "synthetic" }).config;
+        expect(evalStages(two, 2)).toEqual(all);
+    });
+
+    it("the paper's preset evaluates every method after every round, and its resolved config has no methodRounds key", () => {
+        const paper = configSchema.parse(paperDefaults());
+        expect(JSON.stringify(paper)).not.toContain("methodRounds");
+        // Its data names a test split only.
+        expect([1, 2, 3, 4].map((n) => evalStages(paper, n))).toEqual([1, 2, 3, 4].map(() => ["eval-test-greedy", "eval-test-maj@8", "eval-test-mcts"]));
+    });
+
+    it("names the field of a round that does not exist or a bad method", () => {
+        expect(() => loadEvolveConfig({ file: configFile({ eval: { methodRounds: { mcts: [1, 5] } } }), preset: "synthetic" })).toThrow(/field "eval\.methodRounds\.mcts\.1": round 5 does not exist \(the config has 4/);
+        expect(() => loadEvolveConfig({ file: configFile({ eval: { methodRounds: { mcts: ["first"] } } }), preset: "synthetic" })).toThrow(/field "eval\.methodRounds\.mcts\.0"/);
+        expect(() => loadEvolveConfig({ file: configFile({ eval: { methodRounds: { maj8: [1] } } }), preset: "synthetic" })).toThrow(/field "eval\.methodRounds/);
+    });
+});

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { PRESETS } from "../search/index.js";
-import { configPath, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
+import { configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
 import { shellQuote, type StageCommand } from "./process.js";
 
 /**
@@ -99,7 +99,9 @@ export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths)
     stages.push({ name: "train-sft", kind: "train-sft" }, { name: "train-ppm", kind: "train-ppm" });
     for (const split of config.eval.splits) {
         if (paths.data[split] === null) continue;
-        for (const method of config.eval.methods) stages.push({ name: `eval-${split}-${method}`, kind: "eval", split, method });
+        for (const method of config.eval.methods) {
+            if (evaluatesAfterRound(config, n, method)) stages.push({ name: `eval-${split}-${method}`, kind: "eval", split, method });
+        }
     }
     stages.push({ name: "report", kind: "report" });
     return stages;
