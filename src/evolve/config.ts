@@ -273,7 +273,7 @@ export function syntheticPreset(): EvolveConfig {
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
         // MCTS with 8 rollouts x 4 candidates.
-        // Greedy after every round; maj@8 and MCTS+PPM (41 of a round's 46 evaluation minutes at the shipped policy's
+        // Greedy after every round; maj@8 and MCTS+PPM (28 of a round's 30 evaluation minutes at the shipped policy's
         // speed, docs/evolve.md "Measured cost") after the first and the last, where the issue's table compares them.
         eval: {
             methods: ["greedy", "maj@8", "mcts"],
