@@ -6,7 +6,7 @@ import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
 import { policySampleProblems, questionsIn, sampleProblems } from "./sample.js";
-import { evolvePaths, mixedPpmPairs, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages } from "./stages.js";
+import { evalModels, evolvePaths, mixedPpmPairs, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -228,6 +228,8 @@ describe("evaluation methods per round (eval.methodRounds)", () => {
         // "last" follows the config: a two-round run over the preset evaluates everything after round 2.
         const two = loadEvolveConfig({ file: configFile({ rounds: [{}, {}] }), preset: "synthetic" }).config;
         expect(evalStages(two, 2)).toEqual(all);
+        // --queue: the workers load the round's PPM only for a round that evaluates with it.
+        expect([1, 2, 3, 4].map((n) => evalModels(synthetic, n, "/p", "/ppm").reward !== null)).toEqual([true, false, false, true]);
     });
 
     it("the paper's preset evaluates every method after every round, and its resolved config has no methodRounds key", () => {

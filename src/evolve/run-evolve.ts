@@ -352,7 +352,7 @@ class Orchestrator {
                 const out = rp.eval(split, method);
                 const resume = existsSync(join(out, "config.json"));
                 if (this.queue !== null) {
-                    const queue = await this.workerModels(rp.workerModels("eval"), evalModels(this.config, policyDir, ppmDir), values);
+                    const queue = await this.workerModels(rp.workerModels("eval"), evalModels(this.config, n, policyDir, ppmDir), values);
                     return { command: { kind: "rstar", args: evalArgs(this.config, dataset, method, out, policy, null, resume, queue) }, outputs: resume ? [] : [out] };
                 }
                 return {

@@ -194,9 +194,10 @@ export function searchModels(config: EvolveConfig, n: number, previous: { policy
     return { policy: { endpoint: round.policy, checkpoint: previous.policy }, reward: round.search.guidance === "ppm" && previous.ppm !== null ? { endpoint: config.serve.reward, ppm: previous.ppm } : null };
 }
 
-/** The models a round's evaluations use: `serve.policy` with the round's policy, and its PPM when an evaluation method needs one (one set for every method, so the workers' servers last across the evaluation stages). */
-export function evalModels(config: EvolveConfig, policy: string, ppm: string | null): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
-    const reward = ppm !== null && config.eval.methods.some(methodNeedsReward) ? { endpoint: config.serve.reward, ppm } : null;
+/** The models round n's evaluations use: `serve.policy` with the round's policy, and its PPM when one of the round's evaluation methods needs one (one set for every method, so the workers' servers last across the evaluation stages). */
+export function evalModels(config: EvolveConfig, n: number, policy: string, ppm: string | null): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
+    const needsReward = config.eval.methods.some((method) => methodNeedsReward(method) && evaluatesAfterRound(config, n, method));
+    const reward = ppm !== null && needsReward ? { endpoint: config.serve.reward, ppm } : null;
     return { policy: { endpoint: config.serve.policy, checkpoint: policy }, reward };
 }
 
