@@ -104,6 +104,13 @@ const roundSchema = z.strictObject({
         format: z.enum(["official", "trl"]),
         /** The checkpoint SFT starts from: the base model, or the previous round's policy. */
         init: z.enum(["base", "previous"]),
+        /**
+         * "all": from round 2 the policy also trains on every earlier round's SFT records (the problems earlier rounds
+         * searched, as the paper's rounds each search the whole pool); "none": only this round's. See docs/evolve.md.
+         */
+        earlierRecords: z.enum(["none", "all"]).default("none"),
+        /** With earlierRecords "all": how many times this round's own records are repeated in the mix (their weight). */
+        ownRecordsRepeat: z.number().int().positive().default(1),
         trainer: trainerSchema,
     }),
     ppm: z.strictObject({
@@ -219,7 +226,7 @@ function paperRound(round: number): RoundConfig {
         },
         problems: { sample: "all", count: null },
         // Paper §3.4 / official train/sample_sft_data.py --n 2: top-2 trajectories by average Q.
-        sft: { perProblem: 2, format: "official", init: "base", trainer: { kind: "rstar", args: [] } },
+        sft: { perProblem: 2, format: "official", init: "base", earlierRecords: "none", ownRecordsRepeat: 1, trainer: { kind: "rstar", args: [] } },
         // Official sample_rm_data.py thresholds (margin 0.5, edit distance 20); final-answer pairs as the paper (§3.3);
         // the PPM is re-initialised from this round's policy (official repo, issue #29).
         ppm: { format: "official", minMargin: 0.5, minEditDistance: 20, finalPairs: "paper", label: "q", init: "policy", earlierPairs: "none", ownPairsRepeat: 1, trainer: { kind: "rstar", args: [] } },

@@ -18,6 +18,7 @@ import {
     ppmTrainingPairs,
     trainPpmCommand,
     trainSftCommand,
+    sftTrainingRecords,
     type ServerSpec,
 } from "./stages.js";
 import { readState } from "./state.js";
@@ -157,8 +158,9 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                     }
                     case "train-sft": {
                         const init = round.sft.init === "previous" && prev !== null ? prev.policy : config.basePolicy;
-                        planned.command = displayCommand(trainSftCommand(round.sft.trainer, { round: n, seed: config.seed * 1000 + n, dir: rp.dir, data: rp.sft, out: rp.policy, init, test: paths.data.test }, `rounds.${n - 1}.sft.trainer`));
+                        planned.command = displayCommand(trainSftCommand(round.sft.trainer, { round: n, seed: config.seed * 1000 + n, dir: rp.dir, data: sftTrainingRecords(config, n, paths), out: rp.policy, init, test: paths.data.test }, `rounds.${n - 1}.sft.trainer`));
                         planned.notes.push(`starts from ${init ?? "scratch (no base model)"}`);
+                        if (sftTrainingRecords(config, n, paths) !== rp.sft) planned.notes.push(`trains on ${rp.sftMix}: this round's records x${round.sft.ownRecordsRepeat}, then rounds 1-${n - 1}'s`);
                         checks.push(trainerCheck(`rounds.${n - 1}.sft`, round.sft.trainer, round.sft.format, "sft"));
                         break;
                     }

@@ -6,7 +6,7 @@ import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
 import { policySampleProblems, questionsIn, sampleProblems } from "./sample.js";
-import { evalModels, evolvePaths, mixedPpmPairs, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages } from "./stages.js";
+import { evalModels, evolvePaths, mixedPpmPairs, mixedSftRecords, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages, sftTrainingRecords } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +105,27 @@ describe("PPM training pairs across rounds (ppm.earlierPairs)", () => {
         const paper = configSchema.parse(paperDefaults());
         expect(paper.rounds.every((r) => r.ppm.earlierPairs === "none" && r.ppm.ownPairsRepeat === 1)).toBe(true);
         expect(ppmTrainingPairs(paper, 3, paths)).toBe("/runs/x/round-3/pairs.jsonl");
+    });
+});
+
+describe("SFT records across rounds (sft.earlierRecords)", () => {
+    const files: Record<string, string> = { "/runs/x/round-1/sft.jsonl": "t1\nt2\n", "/runs/x/round-2/sft.jsonl": "p1\n", "/runs/x/round-3/sft.jsonl": "q1\nq2" };
+    const read = (path: string) => files[path] ?? null;
+
+    it("\"all\": from round 2 the policy trains on its own records ownRecordsRepeat times, then every earlier round's, in round order", () => {
+        const loaded = loadEvolveConfig({ file: configFile({ roundDefaults: { sft: { earlierRecords: "all", ownRecordsRepeat: 3 } } }), preset: "synthetic" });
+        const paths = evolvePaths(loaded, "/runs/x");
+        expect(sftTrainingRecords(loaded.config, 1, paths)).toBe("/runs/x/round-1/sft.jsonl");
+        expect(sftTrainingRecords(loaded.config, 3, paths)).toBe("/runs/x/round-3/sft-mix.jsonl");
+        expect(mixedSftRecords(loaded.config, 2, paths, read)).toBe("p1\n".repeat(3) + "t1\nt2\n");
+        expect(mixedSftRecords(loaded.config, 3, paths, read)).toBe("q1\nq2\n".repeat(3) + "t1\nt2\np1\n");
+    });
+
+    it("the paper's preset trains each round's policy on that round's records only; a bad value is named by field", () => {
+        const paper = configSchema.parse(paperDefaults());
+        expect(paper.rounds.every((r) => r.sft.earlierRecords === "none" && r.sft.ownRecordsRepeat === 1)).toBe(true);
+        expect(sftTrainingRecords(paper, 3, evolvePaths({ config: paper, baseDir: dir, source: "paper" }, "/runs/x"))).toBe("/runs/x/round-3/sft.jsonl");
+        expect(() => loadEvolveConfig({ file: configFile({ roundDefaults: { sft: { earlierRecords: "some" } } }), preset: "paper" })).toThrow(/rounds\.0\.sft\.earlierRecords/);
     });
 });
 

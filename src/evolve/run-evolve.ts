@@ -26,6 +26,8 @@ import {
     synthArgs,
     trainPpmCommand,
     trainSftCommand,
+    sftTrainingRecords,
+    mixedSftRecords,
     type EvolvePaths,
     type QueueTarget,
     type ServerSpec,
@@ -322,7 +324,9 @@ class Orchestrator {
                 }
                 const init = round.sft.init === "previous" && previous.policy !== null ? previous.policy : this.config.basePolicy;
                 state.artifacts.policy = rel(this.paths.dir, rp.policy);
-                return { command: trainSftCommand(round.sft.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, data: rp.sft, out: rp.policy, init, test: this.paths.data.test }, `${where}.sft.trainer`), outputs: [rp.policy] };
+                const trainingRecords = sftTrainingRecords(this.config, n, this.paths);
+                if (trainingRecords !== rp.sft) writeTextAtomic(trainingRecords, mixedSftRecords(this.config, n, this.paths, (path) => (existsSync(path) ? readFileSync(path, "utf8") : null)));
+                return { command: trainSftCommand(round.sft.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, data: trainingRecords, out: rp.policy, init, test: this.paths.data.test }, `${where}.sft.trainer`), outputs: [rp.policy] };
             }
             case "train-ppm": {
                 // The round's own pairs: from its searches, and from its policy's best-of-N samples (ppm.policySamples).

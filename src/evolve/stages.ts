@@ -26,6 +26,8 @@ export interface RoundPaths {
     moreProblems(k: number): string;
     more(k: number): string;
     sft: string;
+    /** The policy's training records when earlier rounds' are mixed in (sft.earlierRecords "all", from round 2). */
+    sftMix: string;
     pairs: string;
     /** The PPM's training pairs when other pairs are mixed in (ppm.earlierPairs "all", ppm.policySamples). */
     ppmPairs: string;
@@ -60,6 +62,7 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
                 moreProblems: (k) => join(r, `problems-unsolved-${k}.jsonl`),
                 more: (k) => join(r, `search-unsolved-${k}`),
                 sft: join(r, "sft.jsonl"),
+                sftMix: join(r, "sft-mix.jsonl"),
                 pairs: join(r, "pairs.jsonl"),
                 ppmPairs: join(r, "ppm-pairs.jsonl"),
                 policySampleProblems: join(r, "policy-sample-problems.jsonl"),
@@ -274,6 +277,27 @@ export function trainSftCommand(trainer: Trainer, values: { round: number; seed:
     return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, data: values.data, out: values.out, init: values.init ?? "", ...(values.test === null ? {} : { test: values.test }) }), where) };
 }
 
+/** The records file round n's policy trains on: its own SFT records, or (sft.earlierRecords "all" after round 1) the mix. */
+export function sftTrainingRecords(config: EvolveConfig, n: number, paths: EvolvePaths): string {
+    const round = config.rounds[n - 1] as RoundConfig;
+    return round.sft.earlierRecords === "all" && n > 1 ? paths.round(n).sftMix : paths.round(n).sft;
+}
+
+/**
+ * The mixed SFT records of round n: its own records `ownRecordsRepeat` times, then every earlier round's `sft.jsonl`
+ * that exists, in round order (deterministic, so a resumed stage trains on the same file).
+ */
+export function mixedSftRecords(config: EvolveConfig, n: number, paths: EvolvePaths, read: (path: string) => string | null): string {
+    const round = config.rounds[n - 1] as RoundConfig;
+    let mixed = withNewline(read(paths.round(n).sft) ?? "").repeat(round.sft.ownRecordsRepeat);
+    for (let earlier = 1; earlier < n; earlier += 1) mixed += withNewline(read(paths.round(earlier).sft) ?? "");
+    return mixed;
+}
+
+function withNewline(text: string): string {
+    return text === "" || text.endsWith("\n") ? text : `${text}\n`;
+}
+
 /**
  * The pairs file round n's PPM trains on: its own pairs, or the mix (ppm.earlierPairs "all" after round 1, or
  * ppm.policySamples set).
@@ -291,7 +315,6 @@ export function ppmTrainingPairs(config: EvolveConfig, n: number, paths: EvolveP
  */
 export function mixedPpmPairs(config: EvolveConfig, n: number, paths: EvolvePaths, read: (path: string) => string | null): string {
     const round = config.rounds[n - 1] as RoundConfig;
-    const withNewline = (text: string) => (text === "" || text.endsWith("\n") ? text : `${text}\n`);
     const own = withNewline(read(paths.round(n).pairs) ?? "");
     let mixed = own.repeat(round.ppm.ownPairsRepeat);
     const sampling = round.ppm.policySamples ?? null;
