@@ -151,6 +151,9 @@ export type RoundConfig = z.infer<typeof roundSchema>;
 
 const evalMethod = z.string().regex(/^(greedy|beam|mcts|(maj|bon)@[1-9][0-9]*)$/, "a method is greedy, beam, mcts, maj@K or bon@K");
 
+/** A round number, or "last" (the config's last round). */
+const roundRef = z.union([z.number().int().positive(), z.literal("last")]);
+
 const evalSchema = z.strictObject({
     /** rstar eval methods after each round: greedy, maj@K, bon@K, mcts, beam. */
     methods: z.array(evalMethod),
@@ -159,7 +162,15 @@ const evalSchema = z.strictObject({
      * listed runs after every round, and a listed method that is not in `methods` never runs. Optional (absent: every
      * method after every round), so configs resolved before it existed still resume.
      */
-    methodRounds: z.record(evalMethod, z.array(z.union([z.number().int().positive(), z.literal("last")])).min(1)).optional(),
+    methodRounds: z.record(evalMethod, z.array(roundRef).min(1)).optional(),
+    /**
+     * The bootstrap policy of round 1 (the strong model; the synthetic preset's noisy teacher) evaluated with these
+     * methods, on these splits, after these rounds (default the last), with that round's PPM: the student against its
+     * teacher at the same search budget. Runs on this host also under --queue. Optional (absent: none).
+     */
+    baseline: z
+        .strictObject({ methods: z.array(evalMethod).min(1), splits: z.array(z.enum(["test", "ood"])).min(1), rounds: z.array(roundRef).min(1).default(["last"]) })
+        .optional(),
     splits: z.array(z.enum(["test", "ood"])),
     limit: z.number().int().positive().nullable(),
     concurrency: z.number().int().positive(),
@@ -192,13 +203,14 @@ export const configSchema = z.strictObject({
     rounds: z.array(roundSchema).min(1).max(8),
     eval: evalSchema,
 }).superRefine((config, ctx) => {
-    for (const [method, rounds] of Object.entries(config.eval.methodRounds ?? {})) {
+    const checkRounds = (rounds: readonly (number | "last")[], path: (string | number)[]) =>
         rounds.forEach((round, i) => {
             if (typeof round === "number" && round > config.rounds.length) {
-                ctx.addIssue({ code: "custom", path: ["eval", "methodRounds", method, i], message: `round ${round} does not exist (the config has ${config.rounds.length}; "last" names the last)` });
+                ctx.addIssue({ code: "custom", path: [...path, i], message: `round ${round} does not exist (the config has ${config.rounds.length}; "last" names the last)` });
             }
         });
-    }
+    for (const [method, rounds] of Object.entries(config.eval.methodRounds ?? {})) checkRounds(rounds, ["eval", "methodRounds", method]);
+    if (config.eval.baseline !== undefined) checkRounds(config.eval.baseline.rounds, ["eval", "baseline", "rounds"]);
 });
 export type EvolveConfig = z.infer<typeof configSchema>;
 
@@ -206,6 +218,11 @@ export type EvolveConfig = z.infer<typeof configSchema>;
 export function evaluatesAfterRound(config: EvolveConfig, n: number, method: string): boolean {
     const rounds = config.eval.methodRounds?.[method];
     return rounds === undefined || rounds.some((round) => (round === "last" ? config.rounds.length : round) === n);
+}
+
+/** Whether the bootstrap policy is evaluated (eval.baseline) after round n. */
+export function baselineAfterRound(config: EvolveConfig, n: number): boolean {
+    return (config.eval.baseline?.rounds ?? []).some((round) => (round === "last" ? config.rounds.length : round) === n);
 }
 
 /** The paper's four rounds with the official settings (docs/evolve.md cites each). Real scale: the user's servers. */

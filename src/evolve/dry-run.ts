@@ -173,12 +173,15 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                     }
                     case "eval": {
                         const method = plan.method as string;
-                        const policy = policyServer(config.serve.policy, rp.policy, values, "serve.policy");
+                        const policy = plan.baseline
+                            ? policyServer((config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy")
+                            : policyServer(config.serve.policy, rp.policy, values, "serve.policy");
                         const reward = methodNeedsReward(method) ? rewardFlags(config.serve.reward, rp.ppm, values, "serve.reward") : null;
-                        const target = queueTarget("eval");
+                        const target = plan.baseline ? undefined : queueTarget("eval");
+                        if (plan.baseline) planned.notes.push("eval.baseline: round 1's bootstrap policy with this round's PPM, run on this host");
                         withServers(
                             [policy, ...(reward?.server ? [reward.server] : [])],
-                            (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, method), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
+                            (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, plan.baseline ? `baseline-${method}` : method), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
                             target?.workerModels,
                         );
                         break;

@@ -260,6 +260,23 @@ describe("evaluation methods per round (eval.methodRounds)", () => {
         expect([1, 2, 3, 4].map((n) => evalStages(paper, n))).toEqual([1, 2, 3, 4].map(() => ["eval-test-greedy", "eval-test-maj@8", "eval-test-mcts"]));
     });
 
+    it("eval.baseline: round 1's bootstrap policy evaluated after the last round (or the rounds named), after the round's own evaluations", () => {
+        const withBaseline = (baseline: unknown) => loadEvolveConfig({ file: configFile({ eval: { methods: ["greedy"], splits: ["test", "ood"], methodRounds: {}, baseline } }), preset: "synthetic" }).config;
+        const last = withBaseline({ methods: ["mcts", "greedy"], splits: ["ood"] });
+        expect([1, 2, 3, 4].map((n) => evalStages(last, n))).toEqual([
+            ["eval-test-greedy", "eval-ood-greedy"],
+            ["eval-test-greedy", "eval-ood-greedy"],
+            ["eval-test-greedy", "eval-ood-greedy"],
+            ["eval-test-greedy", "eval-ood-greedy", "eval-ood-baseline-mcts", "eval-ood-baseline-greedy"],
+        ]);
+        const stages = roundStages(last, 4, evolvePaths({ config: last, baseDir: dir, source: "test" }, "/runs/m"));
+        expect(stages.find((s) => s.name === "eval-ood-baseline-mcts")).toMatchObject({ kind: "eval", split: "ood", method: "mcts", baseline: true });
+        expect(evalStages(withBaseline({ methods: ["greedy"], splits: ["test"], rounds: [1, "last"] }), 1)).toContain("eval-test-baseline-greedy");
+        expect(JSON.stringify(configSchema.parse(paperDefaults()))).not.toContain("baseline");
+        expect(() => withBaseline({ methods: ["greedy"], splits: ["test"], rounds: [7] })).toThrow(/field "eval\.baseline\.rounds\.0": round 7 does not exist/);
+        expect(() => withBaseline({ methods: [], splits: ["test"] })).toThrow(/field "eval\.baseline\.methods"/);
+    });
+
     it("names the field of a round that does not exist or a bad method", () => {
         expect(() => loadEvolveConfig({ file: configFile({ eval: { methodRounds: { mcts: [1, 5] } } }), preset: "synthetic" })).toThrow(/field "eval\.methodRounds\.mcts\.1": round 5 does not exist \(the config has 4/);
         expect(() => loadEvolveConfig({ file: configFile({ eval: { methodRounds: { mcts: ["first"] } } }), preset: "synthetic" })).toThrow(/field "eval\.methodRounds\.mcts\.0"/);

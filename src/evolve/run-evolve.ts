@@ -350,12 +350,16 @@ class Orchestrator {
                 const policyDir = state.artifacts.policy === null ? null : join(this.paths.dir, state.artifacts.policy);
                 const ppmDir = state.artifacts.ppm === null ? null : join(this.paths.dir, state.artifacts.ppm);
                 if (policyDir === null) return { skip: "no policy" };
-                const policy = policyServer(this.config.serve.policy, policyDir, values, "serve.policy");
+                // eval.baseline: round 1's bootstrap policy (no checkpoint), with this round's PPM.
+                const policy = plan.baseline
+                    ? policyServer((this.config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy")
+                    : policyServer(this.config.serve.policy, policyDir, values, "serve.policy");
                 const reward = methodNeedsReward(method) ? this.reward(ppmDir, values, "serve.reward") : null;
                 if (methodNeedsReward(method) && reward === null) return { skip: `${method} needs a PPM and round ${n} has none` };
-                const out = rp.eval(split, method);
+                const out = rp.eval(split, plan.baseline ? `baseline-${method}` : method);
                 const resume = existsSync(join(out, "config.json"));
-                if (this.queue !== null) {
+                // The baseline runs here also under --queue: the workers serve the round's own models.
+                if (this.queue !== null && !plan.baseline) {
                     const queue = await this.workerModels(rp.workerModels("eval"), evalModels(this.config, n, policyDir, ppmDir), values);
                     return { command: { kind: "rstar", args: evalArgs(this.config, dataset, method, out, policy, null, resume, queue) }, outputs: resume ? [] : [out] };
                 }

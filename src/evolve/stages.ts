@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { PRESETS } from "../search/index.js";
-import { configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
+import { baselineAfterRound, configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
 import { shellQuote, type StageCommand } from "./process.js";
 
 /**
@@ -87,6 +87,8 @@ export interface StagePlan {
     rollouts?: number;
     split?: string;
     method?: string;
+    /** eval: the bootstrap policy of round 1 instead of the round's (eval.baseline). */
+    baseline?: boolean;
 }
 
 /** Stages of one round, in order. */
@@ -104,6 +106,13 @@ export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths)
         if (paths.data[split] === null) continue;
         for (const method of config.eval.methods) {
             if (evaluatesAfterRound(config, n, method)) stages.push({ name: `eval-${split}-${method}`, kind: "eval", split, method });
+        }
+    }
+    const baseline = config.eval.baseline;
+    if (baseline !== undefined && baselineAfterRound(config, n)) {
+        for (const split of baseline.splits) {
+            if (paths.data[split] === null) continue;
+            for (const method of baseline.methods) stages.push({ name: `eval-${split}-baseline-${method}`, kind: "eval", split, method, baseline: true });
         }
     }
     stages.push({ name: "report", kind: "report" });

@@ -41,7 +41,8 @@ const miniature = {
             ppm: { policySamples: { problems: 2, samples: 2, args: ["--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
         },
     ],
-    eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] } },
+    // After the last round the teacher is evaluated too (eval.baseline): the student against its teacher.
+    eval: { methods: ["greedy"], splits: ["test"], limit: 2, concurrency: 2, args: ["--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"], methodArgs: { greedy: ["--max-depth", "3"] }, baseline: { methods: ["greedy"], splits: ["test"] } },
 };
 const configFile = join(work, "mini.json");
 writeFileSync(configFile, JSON.stringify(miniature));
@@ -234,6 +235,10 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(report.rounds[0]?.finalAnswerPairs).toEqual(expect.any(Number));
         expect(r1["extract-ppm"]?.command).toContain("--final-pairs paper");
         expect(report.rounds[0]?.evals["test-greedy"]?.accuracy).toEqual(expect.any(Number));
+        // eval.baseline: the teacher of round 1, evaluated after the last round only, on this host.
+        expect(report.rounds[1]?.evals["test-baseline-greedy"]?.accuracy).toEqual(expect.any(Number));
+        expect(report.rounds[0]?.evals["test-baseline-greedy"]).toBeUndefined();
+        expect(stages(killed, 2)["eval-test-baseline-greedy"]).toMatchObject({ status: "done", command: expect.stringContaining("--model rstar-synth-teacher") });
         expect(report.rounds[0]?.stages["search"]?.seconds).toBeGreaterThan(0);
         expect(JSON.parse(third.stdout.trim().split("\n").pop() as string)).toMatchObject({ report: join(killed, "report.json"), rounds: [1, 2] });
     });
@@ -330,7 +335,8 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         const teacher = { policy: { kind: "teacher", errorScale: 4 }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
         // Round 2 also samples best-of-6 with its policy (the teacher here) on the 6 train problems outside its window.
         const sampling = { policySamples: { problems: 6, samples: 6, args: ["--sandbox-workers", "1"] } };
-        const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling }], eval: { ...miniature.eval, methods: [] } };
+        // Round 2's policy also trains on round 1's SFT records after its own, twice (sft.earlierRecords).
+        const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling, sft: { earlierRecords: "all", ownRecordsRepeat: 2 } }], eval: { ...miniature.eval, methods: [], baseline: undefined } };
         const file = join(work, "mixed.json");
         writeFileSync(file, JSON.stringify(mixed));
         const out = join(work, "mixed");
@@ -368,6 +374,12 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(report.stages["extract-policy-samples"]?.seconds).toBeGreaterThan(0);
         expect(stages(out, 2)["train-ppm"]).toMatchObject({ status: "done", command: expect.stringContaining(`--pairs ${join(out, "round-2", "ppm-pairs.jsonl")}`) });
         expect(stages(out, 1)["train-ppm"]?.command).toContain(`--pairs ${join(out, "round-1", "pairs.jsonl")}`);
+        // sft.earlierRecords "all": round 2's policy trains on its records twice, then round 1's.
+        const ownRecords = lines("round-2/sft.jsonl");
+        expect(ownRecords.length).toBeGreaterThan(0);
+        expect(lines("round-2/sft-mix.jsonl")).toEqual([...ownRecords, ...ownRecords, ...lines("round-1/sft.jsonl")]);
+        expect(stages(out, 2)["train-sft"]?.command).toContain(`--data ${join(out, "round-2", "sft-mix.jsonl")}`);
+        expect(stages(out, 1)["train-sft"]?.command).toContain(`--data ${join(out, "round-1", "sft.jsonl")}`);
         expect(existsSync(join(out, "round-1", "ppm-pairs.jsonl"))).toBe(false);
     });
 
