@@ -166,7 +166,7 @@ const evalSchema = z.strictObject({
     /**
      * The bootstrap policy of round 1 (the strong model; the synthetic preset's noisy teacher) evaluated with these
      * methods, on these splits, after these rounds (default the last), with that round's PPM: the student against its
-     * teacher at the same search budget. Runs on this host also under --queue. Optional (absent: none).
+     * teacher at the same search budget. Optional (absent: none).
      */
     baseline: z
         .strictObject({ methods: z.array(evalMethod).min(1), splits: z.array(z.enum(["test", "ood"])).min(1), rounds: z.array(roundRef).min(1).default(["last"]) })
@@ -262,10 +262,10 @@ export function paperDefaults(): EvolveConfig {
 }
 
 /**
- * `--preset synthetic`: the offline miniature on the synthetic domain. Round 1 bootstraps with the noisy teacher;
- * the policy is trained from scratch (there is no pretrained base) and later rounds continue from the previous
- * round's checkpoint (the issue allows it); rounds take disjoint windows of the train split. A starting point for the
- * two-hour miniature, not a tuned recipe (see docs/evolve.md).
+ * `--preset synthetic`: the offline miniature on the synthetic domain, budgeted for two hours on 2 cores (docs/evolve.md,
+ * "The synthetic preset"). Round 1 bootstraps with the noisy teacher on a large window (its MCTS is cheap) and trains
+ * the policy from scratch (there is no pretrained base); later rounds search small windows with the policy, continue
+ * from the previous round's checkpoint (the issue allows it) on their own records mixed with the earlier rounds'.
  */
 export function syntheticPreset(): EvolveConfig {
     const base = paperDefaults();
@@ -277,39 +277,51 @@ export function syntheticPreset(): EvolveConfig {
             ...round,
             policy: i === 0 ? { kind: "teacher" } : { kind: "embedded", threads: 1 },
             // The tiny policy writes one step per request in a 1,024-token context: 256 tokens a step (the teacher of
-            // round 1 needs no cap).
-            search: { ...round.search, concurrency: 8, unsolvedRollouts: i === 3 ? [32] : [], args: i === 0 ? [] : ["--max-tokens", "256"] },
-            problems: { sample: "window", count: 800 },
-            sft: { ...round.sft, init: i === 0 ? "base" : "previous", trainer: { kind: "rstar", args: ["--preset", "tiny", "--epochs", "3", "--threads", "1"] } },
-            // Synthetic steps differ in a number or an operator: edit distance 5, as scripts/build-models.sh. A few
-            // hundred of the policy's own pairs alone are memorised; mixed (x4) with the teacher's thousands of round 1
-            // they lift the PPM on the policy's own held-out pairs (docs/evolve.md, "Towards the miniature").
-            // From round 2, the policy's own best-of-8 samples on 400 other train problems add pairs of its own answers
-            // (about 2.3 per problem, ten times cheaper than its MCTS pairs), weighted x2 as measured in docs/evolve.md.
+            // round 1 needs no cap), 8 rollouts x 4 candidates as its evaluation (the official 16 x 12 costs six times
+            // as much); round 4 searches its unsolved problems again with twice the rollouts.
+            search:
+                i === 0
+                    ? { ...round.search, concurrency: 8 }
+                    : { ...round.search, rollouts: 8, concurrency: 8, unsolvedRollouts: i === 3 ? [16] : [], args: ["--max-tokens", "256", "--candidates", "4"] },
+            problems: { sample: "window", count: i === 0 ? SYNTH_ROUND1_PROBLEMS : 200 },
+            sft:
+                i === 0
+                    ? { ...round.sft, init: "base", trainer: { kind: "rstar", args: [...SYNTH_ROUND1_SFT, "--threads", "2"] } }
+                    : { ...round.sft, init: "previous", earlierRecords: "all", ownRecordsRepeat: 2, trainer: { kind: "rstar", args: ["--epochs", "1", "--lr", "1.5e-3", "--threads", "2"] } },
+            // Synthetic steps differ in a number or an operator: edit distance 5. A few hundred of the policy's own
+            // pairs alone are memorised; mixed (x4) with the teacher's thousands of round 1 they lift the PPM on the
+            // policy's own held-out pairs (docs/evolve.md, "Towards the miniature"). From round 2, the policy's own
+            // best-of-8 samples on 200 other train problems add pairs of its own answers (about 2 per problem, ten
+            // times cheaper than its MCTS pairs), weighted x2 as measured in docs/evolve.md.
             ppm: {
                 ...round.ppm,
                 minEditDistance: 5,
                 earlierPairs: "all",
                 ownPairsRepeat: 4,
-                policySamples: i === 0 ? null : { problems: 400, samples: 8, repeat: 2, args: ["--max-tokens", "256"] },
-                trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] },
+                policySamples: i === 0 ? null : { problems: 200, samples: 8, repeat: 2, args: ["--max-tokens", "256"] },
+                trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "2"] },
             },
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
-        // MCTS with 8 rollouts x 4 candidates.
-        // Greedy after every round; maj@8 and MCTS+PPM (28 of a round's 30 evaluation minutes at the shipped policy's
-        // speed, docs/evolve.md "Measured cost") after the first and the last, where the issue's table compares them.
+        // MCTS with 8 rollouts x 4 candidates. Greedy after every round; maj@8 and MCTS+PPM (28 of a round's 30
+        // evaluation minutes at the shipped policy's speed, docs/evolve.md "Measured cost") after the last, where the
+        // issue's table compares them, and the teacher with MCTS+PPM on the harder split (student against teacher).
         eval: {
             methods: ["greedy", "maj@8", "mcts"],
-            methodRounds: { "maj@8": [1, "last"], mcts: [1, "last"] },
+            methodRounds: { "maj@8": ["last"], mcts: ["last"] },
             splits: ["test", "ood"],
             limit: 200,
             concurrency: 4,
             args: ["--max-tokens", "256", "--stop", "<end_of_step>", "<end_of_code>", "<end_of_answer>"],
             methodArgs: { greedy: ["--max-depth", "16"], mcts: ["--rollouts", "8", "--candidates", "4"] },
+            baseline: { methods: ["mcts"], splits: ["ood"], rounds: ["last"] },
         },
     };
 }
+
+/** Round 1 of the synthetic preset: the teacher's window, and the policy trained from scratch on its trajectories. */
+const SYNTH_ROUND1_PROBLEMS = 2000;
+const SYNTH_ROUND1_SFT = ["--preset", "tiny", "--epochs", "6"];
 
 export const CONFIG_PRESETS: Readonly<Record<string, () => EvolveConfig>> = { paper: paperDefaults, synthetic: syntheticPreset };
 

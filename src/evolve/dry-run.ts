@@ -113,7 +113,7 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                 planned.command = displayCommand(command(symbolicUrls(servers)));
                 if (onWorkers !== "") planned.notes.push(`rstar worker --queue ${queue} on each host starts the servers of ${workerModels} (written when the stage starts, with the checkpoints' sha256)`);
             };
-            const queueTarget = (kind: "search" | "eval") => (queue === undefined ? undefined : { url: queue, workerModels: rp.workerModels(kind) });
+            const queueTarget = (kind: "search" | "eval" | "baseline") => (queue === undefined ? undefined : { url: queue, workerModels: rp.workerModels(kind) });
             try {
                 switch (plan.kind) {
                     case "sample":
@@ -177,8 +177,8 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                             ? policyServer((config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy")
                             : policyServer(config.serve.policy, rp.policy, values, "serve.policy");
                         const reward = methodNeedsReward(method) ? rewardFlags(config.serve.reward, rp.ppm, values, "serve.reward") : null;
-                        const target = plan.baseline ? undefined : queueTarget("eval");
-                        if (plan.baseline) planned.notes.push("eval.baseline: round 1's bootstrap policy with this round's PPM, run on this host");
+                        const target = queueTarget(plan.baseline ? "baseline" : "eval");
+                        if (plan.baseline) planned.notes.push("eval.baseline: round 1's bootstrap policy with this round's PPM");
                         withServers(
                             [policy, ...(reward?.server ? [reward.server] : [])],
                             (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, plan.baseline ? `baseline-${method}` : method), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),

@@ -139,7 +139,7 @@ describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)"
         const paths = evolvePaths({ config: paper, baseDir: dir, source: "paper" }, "/runs/p");
         expect(roundStages(paper, 2, paths).map((s) => s.name)).not.toContain("policy-samples");
         const synthetic = configSchema.parse(syntheticPreset());
-        expect(synthetic.rounds.map((r) => r.ppm.policySamples)).toEqual([null, ...[2, 3, 4].map(() => ({ problems: 400, samples: 8, repeat: 2, args: ["--max-tokens", "256"] }))]);
+        expect(synthetic.rounds.map((r) => r.ppm.policySamples)).toEqual([null, ...[2, 3, 4].map(() => ({ problems: 200, samples: 8, repeat: 2, args: ["--max-tokens", "256"] }))]);
         const names = roundStages(synthetic, 2, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name);
         expect(names.slice(0, 6)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples"]);
         expect(roundStages(synthetic, 1, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name)).not.toContain("policy-samples");
@@ -242,15 +242,16 @@ describe("evaluation methods per round (eval.methodRounds)", () => {
     const evalStages = (config: ReturnType<typeof syntheticPreset>, n: number) =>
         roundStages(config, n, evolvePaths({ config, baseDir: dir, source: "test" }, "/runs/m")).filter((s) => s.kind === "eval").map((s) => s.name);
 
-    it("the synthetic preset evaluates greedy after every round, maj@8 and MCTS+PPM after the first and the last", () => {
+    it("the synthetic preset evaluates greedy after every round; maj@8, MCTS+PPM and the teacher's MCTS+PPM on the harder split after the last", () => {
         const synthetic = configSchema.parse(syntheticPreset());
-        const all = ["eval-test-greedy", "eval-test-maj@8", "eval-test-mcts", "eval-ood-greedy", "eval-ood-maj@8", "eval-ood-mcts"];
-        expect([1, 2, 3, 4].map((n) => evalStages(synthetic, n))).toEqual([all, ["eval-test-greedy", "eval-ood-greedy"], ["eval-test-greedy", "eval-ood-greedy"], all]);
+        const greedy = ["eval-test-greedy", "eval-ood-greedy"];
+        const all = ["eval-test-greedy", "eval-test-maj@8", "eval-test-mcts", "eval-ood-greedy", "eval-ood-maj@8", "eval-ood-mcts", "eval-ood-baseline-mcts"];
+        expect([1, 2, 3, 4].map((n) => evalStages(synthetic, n))).toEqual([greedy, greedy, greedy, all]);
         // "last" follows the config: a two-round run over the preset evaluates everything after round 2.
         const two = loadEvolveConfig({ file: configFile({ rounds: [{}, {}] }), preset: "synthetic" }).config;
         expect(evalStages(two, 2)).toEqual(all);
         // --queue: the workers load the round's PPM only for a round that evaluates with it.
-        expect([1, 2, 3, 4].map((n) => evalModels(synthetic, n, "/p", "/ppm").reward !== null)).toEqual([true, false, false, true]);
+        expect([1, 2, 3, 4].map((n) => evalModels(synthetic, n, "/p", "/ppm").reward !== null)).toEqual([false, false, false, true]);
     });
 
     it("the paper's preset evaluates every method after every round, and its resolved config has no methodRounds key", () => {

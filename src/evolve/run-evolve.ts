@@ -12,6 +12,7 @@ import {
     mixedPpmPairs,
     ppmTrainingPairs,
     evalArgs,
+    baselineModels,
     evalModels,
     evolvePaths,
     extractArgs,
@@ -358,9 +359,9 @@ class Orchestrator {
                 if (methodNeedsReward(method) && reward === null) return { skip: `${method} needs a PPM and round ${n} has none` };
                 const out = rp.eval(split, plan.baseline ? `baseline-${method}` : method);
                 const resume = existsSync(join(out, "config.json"));
-                // The baseline runs here also under --queue: the workers serve the round's own models.
-                if (this.queue !== null && !plan.baseline) {
-                    const queue = await this.workerModels(rp.workerModels("eval"), evalModels(this.config, n, policyDir, ppmDir), values);
+                if (this.queue !== null) {
+                    const models = plan.baseline ? baselineModels(this.config, ppmDir) : evalModels(this.config, n, policyDir, ppmDir);
+                    const queue = await this.workerModels(rp.workerModels(plan.baseline ? "baseline" : "eval"), models, values);
                     return { command: { kind: "rstar", args: evalArgs(this.config, dataset, method, out, policy, null, resume, queue) }, outputs: resume ? [] : [out] };
                 }
                 return {

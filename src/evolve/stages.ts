@@ -39,7 +39,7 @@ export interface RoundPaths {
     ppm: string;
     eval(split: string, method: string): string;
     /** `--queue`: the models the workers serve for the round's searches ("search") or its evaluations ("eval"). */
-    workerModels(kind: "search" | "eval"): string;
+    workerModels(kind: "search" | "eval" | "baseline"): string;
 }
 
 export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
@@ -211,6 +211,12 @@ export function evalModels(config: EvolveConfig, n: number, policy: string, ppm:
     const needsReward = config.eval.methods.some((method) => methodNeedsReward(method) && evaluatesAfterRound(config, n, method));
     const reward = ppm !== null && needsReward ? { endpoint: config.serve.reward, ppm } : null;
     return { policy: { endpoint: config.serve.policy, checkpoint: policy }, reward };
+}
+
+/** The models eval.baseline uses after round n: round 1's bootstrap policy, and the round's PPM when a baseline method needs one. */
+export function baselineModels(config: EvolveConfig, ppm: string | null): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
+    const needsReward = (config.eval.baseline?.methods ?? []).some(methodNeedsReward);
+    return { policy: { endpoint: (config.rounds[0] as RoundConfig).policy, checkpoint: null }, reward: ppm !== null && needsReward ? { endpoint: config.serve.reward, ppm } : null };
 }
 
 /** Methods of `rstar eval` that score with the reward model. */

@@ -294,6 +294,10 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
                 expect(runOutputs(join(queued, `round-${round}`, "search")), `round ${round} search`).toEqual(runOutputs(join(reference, `round-${round}`, "search")));
                 expect(evalMetrics(join(queued, `round-${round}`, "eval", "test-greedy")), `round ${round} eval`).toEqual(evalMetrics(join(reference, `round-${round}`, "eval", "test-greedy")));
             }
+            // eval.baseline: the workers serve the teacher of round 1 (worker-models-baseline.json) and score as the single-process run.
+            expect(r2["eval-test-baseline-greedy"]?.command).toContain(`--worker-models ${join(queued, "round-2", "worker-models-baseline.json")}`);
+            expect(JSON.parse(readFileSync(join(queued, "round-2", "worker-models-baseline.json"), "utf8"))).toMatchObject({ policy: { endpoint: { kind: "teacher" } } });
+            expect(evalMetrics(join(queued, "round-2", "eval", "test-baseline-greedy")), "round 2 baseline eval").toEqual(evalMetrics(join(reference, "round-2", "eval", "test-baseline-greedy")));
             same("round-1/policy/model.gguf");
             same("round-1/ppm/value_head.safetensors");
             expect(JSON.parse(readFileSync(join(queued, "queue.json"), "utf8"))).toEqual({ queue: url });

@@ -80,7 +80,7 @@ describe("rstar evolve --dry-run", () => {
         for (const round of [2, 3, 4]) expect(trainPpm(round)).toContain(`--pairs ${join(synthOut, `round-${round}`, "ppm-pairs.jsonl")}`);
     });
 
-    it("--preset synthetic: from round 2 the policy samples best-of-8 on 400 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
+    it("--preset synthetic: from round 2 the policy samples best-of-8 on 200 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
         const synthOut = join(work, "synthetic-samples");
         const result = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json"]);
         expect(result.code, result.stderr + result.stdout).toBe(0);
@@ -94,11 +94,19 @@ describe("rstar evolve --dry-run", () => {
         );
         // The policy the round's search uses (round 1's), served the same way.
         expect(stage(2, "policy-samples")?.servers).toEqual(stage(2, "search")?.servers);
-        expect(stage(2, "policy-samples")?.notes).toEqual([`400 train problems at random outside ${join(r2, "problems.jsonl")} → ${join(r2, "policy-sample-problems.jsonl")}`]);
+        expect(stage(2, "policy-samples")?.notes).toEqual([`200 train problems at random outside ${join(r2, "problems.jsonl")} → ${join(r2, "policy-sample-problems.jsonl")}`]);
         expect(stage(3, "extract-policy-samples")?.command).toBe(
             `rstar extract ppm --trees ${join(synthOut, "round-3", "policy-samples", "trees.jsonl")} --out ${join(synthOut, "round-3", "policy-sample-pairs.jsonl")} --format official --min-margin 0.5 --min-edit-distance 5 --label q --final-pairs paper --json --quiet`,
         );
         expect(stage(4, "train-ppm")?.command).toContain(`--pairs ${join(synthOut, "round-4", "ppm-pairs.jsonl")}`);
+        // From round 2 the policy continues from the last round's on its own records (x2) and the earlier rounds'.
+        expect(stage(1, "train-sft")?.command).toContain(`--data ${join(synthOut, "round-1", "sft.jsonl")}`);
+        expect(stage(3, "train-sft")?.command).toContain(`--data ${join(synthOut, "round-3", "sft-mix.jsonl")} --out ${join(synthOut, "round-3", "policy")} --seed 1003 --init ${join(synthOut, "round-2", "policy")}`);
+        expect(stage(3, "train-sft")?.notes).toContain(`trains on ${join(synthOut, "round-3", "sft-mix.jsonl")}: this round's records x2, then rounds 1-2's`);
+        // After the last round: the teacher of round 1 with MCTS+PPM on the harder split, with round 4's PPM.
+        expect(stage(4, "eval-ood-baseline-mcts")?.command).toContain(`--model rstar-synth-teacher`);
+        expect(stage(4, "eval-ood-baseline-mcts")?.command).toContain(`--ppm ${join(synthOut, "round-4", "ppm")}`);
+        expect(stage(4, "eval-ood-baseline-mcts")?.command).toContain(`--out ${join(synthOut, "round-4", "eval", "ood-baseline-mcts")}`);
         // --queue: the sampling goes to the workers with the round's search models.
         const queued = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json", "--queue", "redis://10.0.0.5:6379", "--rounds", "1-3"]);
         expect(queued.code, queued.stderr + queued.stdout).toBe(0);
