@@ -286,8 +286,10 @@ export function syntheticPreset(): EvolveConfig {
             problems: { sample: "window", count: i === 0 ? SYNTH_ROUND1_PROBLEMS : 200 },
             sft:
                 i === 0
-                    ? { ...round.sft, init: "base", trainer: { kind: "rstar", args: [...SYNTH_ROUND1_SFT, "--threads", "2"] } }
-                    : { ...round.sft, init: "previous", earlierRecords: "all", ownRecordsRepeat: 2, trainer: { kind: "rstar", args: ["--epochs", "1", "--lr", "1.5e-3", "--threads", "2"] } },
+                    ? { ...round.sft, init: "base", trainer: { kind: "rstar", args: [...SYNTH_ROUND1_SFT, "--threads", "1"] } }
+                    : { ...round.sft, init: "previous", earlierRecords: "all", ownRecordsRepeat: 2, trainer: { kind: "rstar", args: ["--epochs", "1", "--lr", "1.5e-3", "--threads", "1"] } },
+            // One thread for the trainers: the test-size model's matrices are too small for two (measured, 0.40 s a step
+            // with two threads against 0.28 s with one).
             // Synthetic steps differ in a number or an operator: edit distance 5. A few hundred of the policy's own
             // pairs alone are memorised; mixed (x4) with the teacher's thousands of round 1 they lift the PPM on the
             // policy's own held-out pairs (docs/evolve.md, "Towards the miniature"). From round 2, the policy's own
@@ -299,7 +301,7 @@ export function syntheticPreset(): EvolveConfig {
                 earlierPairs: "all",
                 ownPairsRepeat: 4,
                 policySamples: i === 0 ? null : { problems: 200, samples: 8, repeat: 2, args: ["--max-tokens", "256"] },
-                trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "2"] },
+                trainer: { kind: "rstar", args: ["--epochs", "1", "--threads", "1"] },
             },
         })),
         // As `rstar eval` adapts its methods to the shipped tiny policy: step stops, 256 tokens a step, 16 steps,
