@@ -38,7 +38,7 @@ Stages per round: sample, search (+ search-unsolved-K, + policy-samples), extrac
 template); its state is in round-N/state.json. After kill -9 or Ctrl-C, --resume continues the stage that was
 running (searches and evaluations keep their finished problems) and keeps every finished one.
 With --queue URL, the search, search-unsolved-K, policy-samples and eval stages run \`rstar search|eval --queue URL --worker-models
-round-N/worker-models-{search,eval}.json\`: no server starts here; every \`rstar worker --queue URL\` (started without
+round-N/worker-models-{search,eval,baseline}.json\`: no server starts here; every \`rstar worker --queue URL\` (started without
 --policy-url) checks the sha256 of the round's checkpoints on its host, then starts the described servers there
 (the teacher, \`rstar serve\` for a trained policy, your \`vllm serve {policy} --port {port}\`). The checkpoints must be
 at the same paths on every host (a shared filesystem). The URL is kept in DIR/queue.json (without its password:
