@@ -166,10 +166,11 @@ const evalSchema = z.strictObject({
     /**
      * The bootstrap policy of round 1 (the strong model; the synthetic preset's noisy teacher) evaluated with these
      * methods, on these splits, after these rounds (default the last), with that round's PPM: the student against its
-     * teacher at the same search budget. Optional (absent: none).
+     * teacher at the same search budget. Optional (absent or null: none; null turns a preset's off).
      */
     baseline: z
         .strictObject({ methods: z.array(evalMethod).min(1), splits: z.array(z.enum(["test", "ood"])).min(1), rounds: z.array(roundRef).min(1).default(["last"]) })
+        .nullable()
         .optional(),
     splits: z.array(z.enum(["test", "ood"])),
     limit: z.number().int().positive().nullable(),
@@ -210,7 +211,7 @@ export const configSchema = z.strictObject({
             }
         });
     for (const [method, rounds] of Object.entries(config.eval.methodRounds ?? {})) checkRounds(rounds, ["eval", "methodRounds", method]);
-    if (config.eval.baseline !== undefined) checkRounds(config.eval.baseline.rounds, ["eval", "baseline", "rounds"]);
+    if (config.eval.baseline) checkRounds(config.eval.baseline.rounds, ["eval", "baseline", "rounds"]);
 });
 export type EvolveConfig = z.infer<typeof configSchema>;
 

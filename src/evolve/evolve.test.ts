@@ -274,6 +274,8 @@ describe("evaluation methods per round (eval.methodRounds)", () => {
         expect(stages.find((s) => s.name === "eval-ood-baseline-mcts")).toMatchObject({ kind: "eval", split: "ood", method: "mcts", baseline: true });
         expect(evalStages(withBaseline({ methods: ["greedy"], splits: ["test"], rounds: [1, "last"] }), 1)).toContain("eval-test-baseline-greedy");
         expect(JSON.stringify(configSchema.parse(paperDefaults()))).not.toContain("baseline");
+        // null turns the synthetic preset's baseline off.
+        expect(evalStages(withBaseline(null), 4)).toEqual(["eval-test-greedy", "eval-ood-greedy"]);
         expect(() => withBaseline({ methods: ["greedy"], splits: ["test"], rounds: [7] })).toThrow(/field "eval\.baseline\.rounds\.0": round 7 does not exist/);
         expect(() => withBaseline({ methods: [], splits: ["test"] })).toThrow(/field "eval\.baseline\.methods"/);
     });

@@ -109,7 +109,7 @@ export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths)
         }
     }
     const baseline = config.eval.baseline;
-    if (baseline !== undefined && baselineAfterRound(config, n)) {
+    if (baseline && baselineAfterRound(config, n)) {
         for (const split of baseline.splits) {
             if (paths.data[split] === null) continue;
             for (const method of baseline.methods) stages.push({ name: `eval-${split}-baseline-${method}`, kind: "eval", split, method, baseline: true });

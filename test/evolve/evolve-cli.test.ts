@@ -340,7 +340,7 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         // Round 2 also samples best-of-6 with its policy (the teacher here) on the 6 train problems outside its window.
         const sampling = { policySamples: { problems: 6, samples: 6, args: ["--sandbox-workers", "1"] } };
         // Round 2's policy also trains on round 1's SFT records after its own, twice (sft.earlierRecords).
-        const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling, sft: { earlierRecords: "all", ownRecordsRepeat: 2 } }], eval: { ...miniature.eval, methods: [], baseline: undefined } };
+        const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling, sft: { earlierRecords: "all", ownRecordsRepeat: 2 } }], eval: { ...miniature.eval, methods: [], baseline: null } };
         const file = join(work, "mixed.json");
         writeFileSync(file, JSON.stringify(mixed));
         const out = join(work, "mixed");
