@@ -4,6 +4,8 @@ export type { EvolveConfig, LoadedConfig, RoundConfig, Endpoint, RewardEndpoint,
 export { runEvolve, evolveConfigPath } from "./run-evolve.js";
 export type { EvolveOptions, EvolveEvent, EvolveResult } from "./run-evolve.js";
 export { dryRun } from "./dry-run.js";
+export { exportModels, MODELS_FORMAT } from "./export-models.js";
+export type { ExportModelsOptions, ExportedModels } from "./export-models.js";
 export type { DryRunResult, PlannedStage, DryRunCheck } from "./dry-run.js";
 export { ROUND_REPORT_FORMAT, EVOLVE_REPORT_FORMAT } from "./report.js";
 export type { RoundReport } from "./report.js";

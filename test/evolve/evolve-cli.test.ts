@@ -243,6 +243,34 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(JSON.parse(third.stdout.trim().split("\n").pop() as string)).toMatchObject({ report: join(killed, "report.json"), rounds: [1, 2] });
     });
 
+    it("--export-models ships the last round (policy, PPM, held-out splits, manifest with the table) and rstar demo shows its rounds", { timeout: 300_000 }, async () => {
+        const killed = join(work, "killed");
+        const models = join(work, "shipped");
+        // A finished run: --resume runs no stage and only exports.
+        const exported = await evolve(killed, ["--resume", "--export-models", models, "--json"]);
+        expect(exported.code, exported.stderr).toBe(0);
+        expect(exported.stderr).not.toContain("starting server");
+        expect(JSON.parse(exported.stdout.trim().split("\n").pop() as string)).toMatchObject({ models: { out: models, round: 2 } });
+        const round2 = JSON.parse(readFileSync(join(killed, "round-2", "state.json"), "utf8")) as { artifacts: { policy: string; ppm: string } };
+        expect(readFileSync(join(models, "policy", "model.gguf"))).toEqual(readFileSync(join(killed, round2.artifacts.policy, "model.gguf")));
+        expect(readFileSync(join(models, "ppm", "value_head.safetensors"))).toEqual(readFileSync(join(killed, round2.artifacts.ppm, "value_head.safetensors")));
+        expect(readFileSync(join(models, "heldout", "ood.jsonl"), "utf8")).toBe(readFileSync(join(killed, "data", "ood.jsonl"), "utf8"));
+        const manifest = JSON.parse(readFileSync(join(models, "manifest.json"), "utf8")) as Record<string, unknown>;
+        const report = JSON.parse(readFileSync(join(killed, "report.json"), "utf8")) as { table: unknown[] };
+        expect(manifest).toMatchObject({ format: "rstar-models/2", round: 2, rounds: 2, seed: 3, table: report.table });
+        expect(manifest["builtBy"]).toContain(`--export-models ${models}`);
+        // rstar demo on the exported models: its rows, then the rounds that made them.
+        const demo = spawnSync(process.execPath, [bin, "demo", "--models", models, "--problems", "1", "--samples", "1", "--rollouts", "1", "--candidates", "1", "--no-teacher", "--threads", "1", "--out", join(work, "demo-shipped"), "--quiet"], { cwd: root, encoding: "utf8", timeout: 240_000 });
+        expect(demo.status, demo.stderr).toBe(0);
+        expect(demo.stdout).toContain("how the shipped models were made");
+        expect(demo.stdout).toMatch(/\n\s+1\s+\S+%.*\n\s+2\s+/);
+        // --rounds picks the round shipped; the models directory is replaced whole.
+        const first = await evolve(killed, ["--resume", "--rounds", "1", "--export-models", models]);
+        expect(first.code, first.stderr).toBe(0);
+        expect(JSON.parse(readFileSync(join(models, "manifest.json"), "utf8"))).toMatchObject({ round: 1 });
+        expect(readFileSync(join(models, "policy", "model.gguf"))).toEqual(readFileSync(join(killed, "round-1", "policy", "model.gguf")));
+    });
+
     it("--queue: two rstar workers (no --policy-url) start each round's teacher, trained policy and PPM themselves; every artifact equals the single-process run's", { timeout: 600_000 }, async () => {
         const queued = join(work, "queued");
         let redis: RedisServer | undefined;

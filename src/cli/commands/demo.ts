@@ -77,8 +77,9 @@ async function demoCommand(flags: DemoFlags) {
         (display as ProgressDisplay | null)?.stop();
         stopListening();
     }
-    if (flags.json) process.stdout.write(JSON.stringify({ out, rows }) + "\n");
-    else process.stdout.write(formatTable(rows, out));
+    const rounds = roundsTable(models.manifest);
+    if (flags.json) process.stdout.write(JSON.stringify({ out, rows, ...(rounds === null ? {} : { rounds }) }) + "\n");
+    else process.stdout.write(formatTable(rows, out) + (rounds === null ? "" : formatRounds(rounds, models.manifest)));
     return controller.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }
 
@@ -91,4 +92,34 @@ export function formatTable(rows: DemoRow[], out: string): string {
     }
     lines.push("", `evaluations: ${out}/<split>-<method>/ (eval.json, problems.jsonl, trees.jsonl); rstar report ${out}/test-* for a page`, "");
     return lines.join("\n");
+}
+
+/** The shipped models' self-evolution table (a manifest written by rstar evolve --export-models), or null. */
+export function roundsTable(manifest: Record<string, unknown>): Record<string, unknown>[] | null {
+    const table = manifest["table"];
+    if (!Array.isArray(table) || table.length === 0) return null;
+    return table.filter((row): row is Record<string, unknown> => typeof row === "object" && row !== null);
+}
+
+/** One line per round: coverage, data, PPM held-out accuracy and every evaluation's accuracy (rstar evolve's table). */
+export function formatRounds(rows: Record<string, unknown>[], manifest: Record<string, unknown>): string {
+    const fixed = ["round", "coverage", "sft_records", "ppm_pairs", "ppm_heldout"];
+    const evals = [...new Set(rows.flatMap((row) => Object.keys(row)))].filter((key) => key.startsWith("test-") || key.startsWith("ood-"));
+    const columns = [...fixed, ...evals, "seconds"];
+    const cell = (key: string, value: unknown) => {
+        if (typeof value !== "number") return "-";
+        if (key === "round" || key === "sft_records" || key === "ppm_pairs") return String(value);
+        if (key === "seconds") return `${Math.round(value / 60)} min`;
+        return `${(100 * value).toFixed(1)}%`;
+    };
+    const widths = columns.map((key) => Math.max(key.length, ...rows.map((row) => cell(key, row[key]).length)));
+    const line = (cells: string[]) => cells.map((text, i) => text.padStart(widths[i] as number)).join("  ");
+    const built = typeof manifest["builtBy"] === "string" ? manifest["builtBy"] : "rstar evolve";
+    return [
+        `how the shipped models were made (${built}; accuracy on the held-out splits, intervals in the run's report.json):`,
+        line(columns),
+        line(widths.map((w) => "-".repeat(w))),
+        ...rows.map((row) => line(columns.map((key) => cell(key, row[key])))),
+        "",
+    ].join("\n");
 }

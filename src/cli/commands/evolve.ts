@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { RstarError } from "../../errors/index.js";
-import { CONFIG_PRESETS, dryRun, loadEvolveConfig, runEvolve, type EvolveEvent } from "../../evolve/index.js";
+import { CONFIG_PRESETS, dryRun, exportModels, loadEvolveConfig, runEvolve, type EvolveEvent } from "../../evolve/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { formatDuration } from "../progress-display.js";
 import { action, exitCodeFor } from "../run-command.js";
@@ -15,6 +15,7 @@ interface EvolveFlags {
     json?: boolean;
     quiet?: boolean;
     queue?: string;
+    exportModels?: string;
 }
 
 export function register(program: Command): void {
@@ -30,6 +31,7 @@ export function register(program: Command): void {
         .option("--json", "print the result (the dry-run plan, or the report path) as JSON on stdout")
         .option("--quiet", "only stage starts and ends, not the stages' own progress lines")
         .option("--queue <url>", "distributed: each round's searches and evaluations go through Redis (redis://HOST:PORT[/DB], rediss:// for TLS) to `rstar worker --queue URL` processes, which start the round's policy and PPM servers on their own hosts (training stays here); --resume keeps it (docs/distributed.md)")
+        .option("--export-models <dir>", "after the last round, ship its policy, PPM, held-out splits and a manifest with the table across rounds as a models directory (what rstar demo loads; replaced only once the new one is complete); with --resume on a finished run, exports only")
         .addHelpText(
             "after",
             `
@@ -48,6 +50,7 @@ Exit codes: 0 ok; 2 bad usage, config or data (the dry run's checks failed); 3 a
 
 Examples:
   rstar evolve --preset synthetic --out runs/evolve-synth
+  rstar evolve --preset synthetic --out build/evolve --export-models models   # rebuilds the shipped models
   rstar evolve --config examples/evolve-real-scale.json --out runs/evolve --dry-run
   rstar evolve --config evolve.json --out runs/evolve --resume --rounds 3-4
   rstar evolve --config evolve.json --out runs/evolve --queue redis://10.0.0.5:6379   # rstar worker --queue … on each GPU host`,
@@ -104,8 +107,9 @@ async function evolveCommand(flags: EvolveFlags): Promise<ExitCodeValue> {
     const display = new StageDisplay(flags.quiet ?? false, loaded.config.rounds.length);
     try {
         const result = await runEvolve({ loaded, dir: flags.out, resume: flags.resume ?? false, rounds, signal: controller.signal, onEvent: (event) => display.show(event), ...(flags.queue !== undefined ? { queue: flags.queue } : {}) });
-        if (flags.json) process.stdout.write(JSON.stringify({ dir: result.dir, report: result.report, rounds: result.rounds }) + "\n");
-        else process.stdout.write(`report     ${result.report}\n`);
+        const exported = flags.exportModels === undefined ? null : exportModels({ run: flags.out, out: flags.exportModels, round: rounds.to, builtBy: builtBy(flags) });
+        if (flags.json) process.stdout.write(JSON.stringify({ dir: result.dir, report: result.report, rounds: result.rounds, ...(exported === null ? {} : { models: exported }) }) + "\n");
+        else process.stdout.write(`report     ${result.report}\n${exported === null ? "" : `models     ${exported.out} (round ${exported.round}: ${exported.files.length} files)\n`}`);
         return ExitCode.ok;
     } catch (error) {
         if (RstarError.isInstance(error) && error.code === "ABORTED") {
@@ -120,6 +124,17 @@ async function evolveCommand(flags: EvolveFlags): Promise<ExitCodeValue> {
         process.off("SIGINT", interrupt);
         process.off("SIGTERM", interrupt);
     }
+}
+
+/** The command line that rebuilds the run, for the shipped manifest. */
+function builtBy(flags: EvolveFlags): string {
+    const parts = ["rstar evolve"];
+    if (flags.preset !== undefined) parts.push("--preset", flags.preset);
+    if (flags.config !== undefined) parts.push("--config", flags.config);
+    parts.push("--out", flags.out as string);
+    if (flags.rounds !== undefined) parts.push("--rounds", flags.rounds);
+    parts.push("--export-models", flags.exportModels as string);
+    return parts.join(" ");
 }
 
 /** Progress across stages on stderr: one line per stage start and end, the stage's own progress lines indented. */
