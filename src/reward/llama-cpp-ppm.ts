@@ -67,7 +67,7 @@ export interface LlamaCppPpmOptions {
     /** The backbone GGUF. */
     modelPath: string;
     head: ValueHead;
-    /** Tokens per input, BOS included. Defaults to the model's training context, at most 4096. */
+    /** Tokens per input, BOS included (a longer input keeps its end, as in training). Defaults to the model's training context, at most 4096. */
     contextSize?: number;
     /** Evaluation threads. Defaults to `defaultThreadCount()`. */
     threads?: number;
@@ -127,12 +127,10 @@ export class LlamaCppPpm implements RewardModel, AsyncDisposable {
         const { model, context, contextSize: limit } = await this.ensureLoaded();
         if (signal?.aborted) throw new RstarError("ABORTED", "scoring was aborted", { cause: signal.reason });
         this.assertUsable();
-        const tokens = model.tokenize(text, true);
-        if (tokens.length + 1 >= limit) {
-            throw new RstarError("INVALID_ARGUMENT", `the PPM input is ${tokens.length + 1} tokens (BOS included); the context holds ${limit} (raise contextSize)`, {
-                details: { tokens: tokens.length + 1, contextSize: limit },
-            });
-        }
+        let tokens = model.tokenize(text, true);
+        // As in training (train/trainer.py ppm_ids): an input longer than the context keeps its end, where the step
+        // being scored is, rather than failing the problem.
+        if (tokens.length + 1 >= limit) tokens = tokens.slice(tokens.length - (limit - 2));
         let embedding;
         try {
             const running = context.getEmbeddingFor(tokens);
