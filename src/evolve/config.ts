@@ -218,12 +218,17 @@ export type EvolveConfig = z.infer<typeof configSchema>;
 /** Whether evaluation method `method` runs after round n (eval.methodRounds). */
 export function evaluatesAfterRound(config: EvolveConfig, n: number, method: string): boolean {
     const rounds = config.eval.methodRounds?.[method];
-    return rounds === undefined || rounds.some((round) => (round === "last" ? config.rounds.length : round) === n);
+    return rounds === undefined || namesRound(config, rounds, n);
+}
+
+/** Whether a list of round references (numbers, or "last") names round n. */
+function namesRound(config: EvolveConfig, rounds: readonly (number | "last")[], n: number): boolean {
+    return rounds.some((round) => (round === "last" ? config.rounds.length : round) === n);
 }
 
 /** Whether the bootstrap policy is evaluated (eval.baseline) after round n. */
 export function baselineAfterRound(config: EvolveConfig, n: number): boolean {
-    return (config.eval.baseline?.rounds ?? []).some((round) => (round === "last" ? config.rounds.length : round) === n);
+    return namesRound(config, config.eval.baseline?.rounds ?? [], n);
 }
 
 /** The paper's four rounds with the official settings (docs/evolve.md cites each). Real scale: the user's servers. */

@@ -19,6 +19,7 @@ import {
     trainPpmCommand,
     trainSftCommand,
     sftTrainingRecords,
+    evalTarget,
     type ServerSpec,
 } from "./stages.js";
 import { readState } from "./state.js";
@@ -173,15 +174,13 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                     }
                     case "eval": {
                         const method = plan.method as string;
-                        const policy = plan.baseline
-                            ? policyServer((config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy")
-                            : policyServer(config.serve.policy, rp.policy, values, "serve.policy");
+                        const { policy, run } = evalTarget(config, plan, rp.policy, values);
                         const reward = methodNeedsReward(method) ? rewardFlags(config.serve.reward, rp.ppm, values, "serve.reward") : null;
                         const target = queueTarget(plan.baseline ? "baseline" : "eval");
                         if (plan.baseline) planned.notes.push("eval.baseline: round 1's bootstrap policy with this round's PPM");
                         withServers(
                             [policy, ...(reward?.server ? [reward.server] : [])],
-                            (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, plan.baseline ? `baseline-${method}` : method), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
+                            (urls) => ({ kind: "rstar", args: evalArgs(config, paths.data[plan.split as "test" | "ood"] as string, method, rp.eval(plan.split as string, run), { url: urls.policy ?? policy.url, model: policy.model }, reward && target === undefined ? reward.flags(urls.reward ?? "") : null, false, target) }),
                             target?.workerModels,
                         );
                         break;

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { dirname, join } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { isPlainObject, parseJson } from "../util/index.js";
+import { readJson } from "./report.js";
 import { readState } from "./state.js";
 
 /**
@@ -72,8 +73,8 @@ export function exportModels(options: ExportModelsOptions): ExportedModels {
         seed: config["seed"],
         round,
         rounds: rounds.length,
-        policy: { from: policy, metrics: readJsonOrNull(join(run, policy, "metrics.json")) },
-        ppm: { from: ppm, metrics: readJsonOrNull(join(run, ppm, "metrics.json")) },
+        policy: { from: policy, metrics: readJson(join(run, policy, "metrics.json")) },
+        ppm: { from: ppm, metrics: readJson(join(run, ppm, "metrics.json")) },
         table: Array.isArray(report["table"]) ? report["table"] : [],
         secondsTotal: rounds.reduce((sum, r) => sum + (typeof r["secondsTotal"] === "number" ? r["secondsTotal"] : 0), 0),
         config,
@@ -95,10 +96,4 @@ function readJsonFile(path: string): Record<string, unknown> {
     const parsed = parseJson(readFileSync(path, "utf8"));
     if (!parsed.ok || !isPlainObject(parsed.value)) throw new RstarError("INVALID_INPUT", `${path}: not a JSON object`);
     return parsed.value;
-}
-
-function readJsonOrNull(path: string): unknown {
-    if (!existsSync(path)) return null;
-    const parsed = parseJson(readFileSync(path, "utf8"));
-    return parsed.ok ? parsed.value : null;
 }

@@ -170,7 +170,8 @@ export function writeEvolveReport(dir: string, rounds: number): string {
     return path;
 }
 
-function readJson(path: string): unknown {
+/** A JSON file's value, or null when it is missing or not JSON. */
+export function readJson(path: string): unknown {
     if (!existsSync(path)) return null;
     const parsed = parseJson(readFileSync(path, "utf8"));
     return parsed.ok ? parsed.value : null;

@@ -14,6 +14,7 @@ import {
     evalArgs,
     baselineModels,
     evalModels,
+    evalTarget,
     evolvePaths,
     extractArgs,
     methodNeedsReward,
@@ -351,13 +352,10 @@ class Orchestrator {
                 const policyDir = state.artifacts.policy === null ? null : join(this.paths.dir, state.artifacts.policy);
                 const ppmDir = state.artifacts.ppm === null ? null : join(this.paths.dir, state.artifacts.ppm);
                 if (policyDir === null) return { skip: "no policy" };
-                // eval.baseline: round 1's bootstrap policy (no checkpoint), with this round's PPM.
-                const policy = plan.baseline
-                    ? policyServer((this.config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy")
-                    : policyServer(this.config.serve.policy, policyDir, values, "serve.policy");
+                const { policy, run } = evalTarget(this.config, plan, policyDir, values);
                 const reward = methodNeedsReward(method) ? this.reward(ppmDir, values, "serve.reward") : null;
                 if (methodNeedsReward(method) && reward === null) return { skip: `${method} needs a PPM and round ${n} has none` };
-                const out = rp.eval(split, plan.baseline ? `baseline-${method}` : method);
+                const out = rp.eval(split, run);
                 const resume = existsSync(join(out, "config.json"));
                 if (this.queue !== null) {
                     const models = plan.baseline ? baselineModels(this.config, ppmDir) : evalModels(this.config, n, policyDir, ppmDir);

@@ -213,6 +213,13 @@ export function evalModels(config: EvolveConfig, n: number, policy: string, ppm:
     return { policy: { endpoint: config.serve.policy, checkpoint: policy }, reward };
 }
 
+/** The policy server of an evaluation stage, and the name of its run under round-N/eval/: the round's policy, or (eval.baseline) round 1's bootstrap policy. */
+export function evalTarget(config: EvolveConfig, plan: StagePlan, policyDir: string, values: Partial<Record<Placeholder, string>>): { policy: ServerSpec; run: string } {
+    const method = plan.method as string;
+    if (plan.baseline) return { policy: policyServer((config.rounds[0] as RoundConfig).policy, null, values, "rounds.0.policy"), run: `baseline-${method}` };
+    return { policy: policyServer(config.serve.policy, policyDir, values, "serve.policy"), run: method };
+}
+
 /** The models eval.baseline uses after round n: round 1's bootstrap policy, and the round's PPM when a baseline method needs one. */
 export function baselineModels(config: EvolveConfig, ppm: string | null): { policy: { endpoint: Endpoint; checkpoint: string | null }; reward: { endpoint: RewardEndpoint; ppm: string } | null } {
     const needsReward = (config.eval.baseline?.methods ?? []).some(methodNeedsReward);
