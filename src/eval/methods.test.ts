@@ -25,4 +25,12 @@ describe("eval methods", () => {
         expect(methodSettings(parseMethod("mcts"), true)).toMatchObject({ rollouts: 8, candidates: 4, terminalReward: "reward-model", leafValue: true });
     });
 
+    it("samples the shipped policy at temperature 0.5 (as rstar evolve --preset synthetic evaluates it), other policies at their preset's", () => {
+        for (const name of ["maj@8", "bon@4", "beam", "mcts"]) {
+            expect(methodSettings(parseMethod(name), true).temperature, name).toBe(0.5);
+            expect(methodSettings(parseMethod(name), false).temperature, name).toBeGreaterThan(0.5);
+        }
+        expect(methodSettings(parseMethod("greedy"), true).temperature).toBe(0);
+    });
+
 });

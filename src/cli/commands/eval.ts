@@ -49,7 +49,7 @@ export function register(program: Command): void {
         `
 Settings resolve as: the method's preset (greedy, best-of-n, eval-beam, eval-mcts; --preset replaces it), then
 --config FILE, then flags. With the shipped tiny models (no --policy or --policy-url) steps are one per request, 256
-tokens each. --policy FILE.gguf runs a local model in-process (see rstar search --help: --gpu, --gpu-layers, chat template).
+tokens each, and sampling methods use temperature 0.5. --policy FILE.gguf runs a local model in-process (see rstar search --help: --gpu, --gpu-layers, chat template).
 The search never sees the gold answer: terminal rewards come from the reward model or nothing (--terminal-reward
 ground-truth is refused); answers are graded after selection. pass@K is an oracle and is labelled so.
 Exit codes: 0 ok; 1 some problems failed on their own; 2 bad usage or input; 3 server or Python unavailable; 130 interrupted.
