@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { packageRoot, parseJson } from "../util/index.js";
 
-/** The project's own tiny models, as scripts/build-models.sh writes them under models/. */
+/** The project's own tiny models, as `rstar evolve --preset synthetic --export-models models` writes them. */
 export interface ShippedModels {
     dir: string;
     /** Policy GGUF (F16). */
@@ -31,7 +31,7 @@ export function locateShippedModels(dir = defaultModelsDir()): ShippedModels {
     const required = [models.policy, join(models.ppm, "model.gguf"), join(models.ppm, "value_head.json"), models.heldOut.test, models.heldOut.ood, join(dir, "manifest.json")];
     const missing = required.filter((path) => !existsSync(path));
     if (missing.length > 0) {
-        throw new RstarError("FILE_NOT_FOUND", `the shipped models are incomplete: missing ${missing.join(", ")}. Rebuild them with: bash scripts/build-models.sh`);
+        throw new RstarError("FILE_NOT_FOUND", `the shipped models are incomplete: missing ${missing.join(", ")}. Rebuild them with: rstar evolve --preset synthetic --out runs/evolve-synthetic --export-models models (about 1.5 hours on 2 cores)`);
     }
     const manifest = parseJson(readFileSync(join(dir, "manifest.json"), "utf8"));
     if (manifest.ok && typeof manifest.value === "object" && manifest.value !== null) models.manifest = manifest.value as Record<string, unknown>;

@@ -10,7 +10,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LlamaCppBackend } from "../../src/llm/index.js";
+import { LlamaCppBackend, formatBytes } from "../../src/llm/index.js";
 import { presetNamed, type SearchSettings } from "../../src/search/index.js";
 import { STEP_STOPS, bootstrapPrompt, chatPromptFormatter } from "../../src/steps/index.js";
 import { runRstar } from "../support/cli.js";
@@ -22,12 +22,14 @@ const work = mkdtempSync(join(tmpdir(), "rstar-local-gguf-"));
 const copy = join(work, "elsewhere", "my-policy.gguf");
 const chatGguf = join(work, "qwen-style-chat.gguf");
 const TEMPLATE = readFileSync(join(root, "test", "fixtures", "llm", "qwen-style-chat-template.jinja"), "utf8");
+/** The model's size as the placement line and memory errors print it (node-llama-cpp's measure of its weights). */
+let SIZE = "";
 const QUESTION = "Aisha has $92. Aisha spends $7 on a book. Aisha gets $38 from Jonas. How many dollars does Aisha have at the end?";
 
 /** Every search setting, written out: the shipped policy's stepwise greedy (as `rstar solve` defaults to it). */
 const STEPWISE: SearchSettings = { ...presetNamed("greedy").settings, stop: [...STEP_STOPS], maxDepth: 16, maxTokens: 256, prompt: "sft" };
 
-beforeAll(() => {
+beforeAll(async () => {
     spawnSync("mkdir", ["-p", join(work, "elsewhere")]);
     copyFileSync(SHIPPED_POLICY, copy);
     const written = spawnSync("/usr/bin/python3", [join(root, "train", "gguf_writer.py"), SHIPPED_POLICY, chatGguf, "--set-file", `tokenizer.chat_template=${join(root, "test", "fixtures", "llm", "qwen-style-chat-template.jinja")}`], {
@@ -35,6 +37,12 @@ beforeAll(() => {
     });
     expect(written.status, written.stderr).toBe(0);
     writeFileSync(join(work, "stepwise.json"), JSON.stringify(STEPWISE));
+    const probe = new LlamaCppBackend({ modelPath: copy, threads: 1, sequences: 1 });
+    try {
+        SIZE = formatBytes((await probe.describe()).sizeBytes);
+    } finally {
+        await probe.dispose();
+    }
     writeFileSync(join(work, "problems.jsonl"), readFileSync(join(root, "models", "heldout", "test.jsonl"), "utf8").split("\n").slice(0, 2).join("\n") + "\n");
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -49,7 +57,7 @@ describe("--policy FILE.gguf (the shipped policy copied elsewhere)", () => {
         expect(shipped.code, shipped.stderr).toBe(0);
         expect(local.code, local.stderr).toBe(0);
         expect(withoutTimes(JSON.parse(local.stdout))).toEqual(withoutTimes(JSON.parse(shipped.stdout)));
-        expect(local.stderr).toContain(`policy ${copy} (1.9 MiB): CPU only; context 1024 tokens, batch 512,`);
+        expect(local.stderr).toContain(`policy ${copy} (${SIZE}): CPU only; context 1024 tokens, batch 512,`);
         expect(local.stderr).toMatch(/\d+ parallel sequence\(s\), \d+ thread\(s\); chat template: none; prompt sft/);
     }, 120_000);
 
@@ -110,7 +118,7 @@ describe("--policy FILE.gguf (the shipped policy copied elsewhere)", () => {
             const url = await firstLine(child);
             const models = (await (await fetch(`${url}/models`)).json()) as { data: { id: string }[] };
             expect(models.data.map((model) => model.id)).toContain("my-policy");
-            expect(stderr).toContain(`policy ${copy} (1.9 MiB): CPU only; context 1024 tokens`);
+            expect(stderr).toContain(`policy ${copy} (${SIZE}): CPU only; context 1024 tokens`);
         } finally {
             child.kill("SIGTERM");
             await new Promise((resolve) => child.once("exit", resolve));
@@ -139,10 +147,10 @@ describe("memory safety", () => {
     it("a model larger than the RAM it may use fails before loading: INSUFFICIENT_MEMORY naming the model, its size and what was free (exit 3)", async () => {
         const result = spawnSync(process.execPath, [join(root, "bin", "rstar.js"), "solve", QUESTION, "--policy", copy, "--gpu", "off"], {
             encoding: "utf8",
-            env: { ...process.env, RSTAR_MAX_RAM: "1MiB" },
+            env: { ...process.env, RSTAR_MAX_RAM: "100KiB" },
         });
         expect(result.status).toBe(3);
-        expect(result.stderr).toContain(`rstar solve: ${copy}: the model (1.9 MiB) needs 1.9 MiB of RAM; RAM 1.0 MiB free (RSTAR_MAX_RAM 1.0 MiB). Nothing was loaded`);
+        expect(result.stderr).toContain(`rstar solve: ${copy}: the model (${SIZE}) needs ${SIZE} of RAM; RAM 100.0 KiB free (RSTAR_MAX_RAM 100.0 KiB). Nothing was loaded`);
     }, 60_000);
 
     it("contexts that do not fit next to the model fail with INSUFFICIENT_MEMORY too, and the model is released", async () => {
@@ -162,7 +170,7 @@ describe("memory safety", () => {
         expect(child.status, child.stderr).toBe(0);
         const outcome = JSON.parse(child.stdout.trim()) as { code: string; message: string; details: Record<string, unknown> };
         expect(outcome.code).toBe("INSUFFICIENT_MEMORY");
-        expect(outcome.message).toContain(`${copy}: the model (1.9 MiB) with 1 context(s) of 1024 tokens`);
+        expect(outcome.message).toContain(`${copy}: the model (${SIZE}) with 1 context(s) of 1024 tokens`);
         expect(outcome.message).toContain("RAM 2.4 MiB free (RSTAR_MAX_RAM 2.4 MiB)");
         expect(outcome.details).toMatchObject({ file: copy, freeRam: 2_560_000, ramCap: 2_560_000 });
     }, 60_000);
@@ -180,7 +188,7 @@ describe("memory safety", () => {
                      try { console.log(JSON.stringify({ sequences: (await backend.describe()).sequences })); } catch (error) { console.log(JSON.stringify({ code: error.code })); }
                      await backend.dispose();`,
                 ],
-                { cwd: root, encoding: "utf8", env: { ...process.env, RSTAR_MAX_RAM: "12MiB" } },
+                { cwd: root, encoding: "utf8", env: { ...process.env, RSTAR_MAX_RAM: "5MiB" } },
             );
         const fitted = run("");
         expect(fitted.status, fitted.stderr).toBe(0);

@@ -63,7 +63,7 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
     });
 
     it("rstar-greedy answers a synthetic problem correctly, with the verified trajectory and its real output", async () => {
-        const problem = problems[4]!; // one the shipped policy solves greedily
+        const problem = problems[5]!; // one the shipped policy solves greedily
         const reply = await client.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problem.question }] });
         const content = reply.choices[0]?.message.content ?? "";
         expect(audit(reply).answer).toBe(problem.answer);
@@ -99,7 +99,7 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
 
     it("a search through this server's completions API (as rstar search --policy-url does) equals one in process", async () => {
         // greedy: one sequence at a time (n > 1 on the llama.cpp backend is not reproducible yet, issue 8 item 1)
-        const problem = problems[4]!;
+        const problem = problems[5]!;
         const settings = defaultSolverModels(true)["rstar-greedy"]!;
         const remote = new OpenAiCompatibleBackend({ baseURL: server.baseURL, model: "model", maxRetries: 0 });
         try {
@@ -157,8 +157,8 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
         expect(progress).toBe(1);
         await vi.waitFor(() => expect(server.stats()).toMatchObject({ inFlight: 0, aborted: before.aborted + 1 }), { timeout: 10_000 });
         // the search stopped: a new solver request is accepted again
-        const after = await client.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problems[4]!.question }] });
-        expect(audit(after).answer).toBe(problems[4]!.answer);
+        const after = await client.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problems[5]!.question }] });
+        expect(audit(after).answer).toBe(problems[5]!.answer);
     }, 120_000);
 
     it("rstar serve --solvers serves them from the command line, and SIGTERM stops it", async () => {
@@ -168,7 +168,7 @@ describe("rstar serve: solver models (shipped policy and PPM)", () => {
             const baseURL = await firstLine(child);
             const cli = new OpenAI({ baseURL, apiKey: "unused", maxRetries: 0 });
             expect((await cli.models.list()).data.map((model) => model.id)).toEqual(["model", "ppm", "rstar-greedy", "rstar-bon-8", "rstar-mcts"]);
-            const problem = problems[4]!;
+            const problem = problems[5]!;
             const reply = await cli.chat.completions.create({ model: "rstar-greedy", messages: [{ role: "user", content: problem.question }] });
             expect(audit(reply).answer).toBe(problem.answer);
             expect((reply as unknown as { rstar: { run: unknown } }).rstar.run).toBeNull(); // --no-store

@@ -41,7 +41,7 @@ export function register(program: Command): void {
         .option("--concurrency <n>", "problems in flight per row (default: 4, or 2 for MCTS + PPM); the table does not depend on it", integer("--concurrency"))
         .option("--json", "print the table as JSON on stdout")
         .option("--quiet", "no progress output")
-        .addHelpText("after", "\nEach row is an `rstar eval` run (method greedy, maj@K, mcts with --seed, --rollouts, --candidates) with eval.json and problems.jsonl;\n`rstar report DIR...` shows them side by side.\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (scripts/build-models.sh rebuilds them); 3 Python unavailable; 130 interrupted.")
+        .addHelpText("after", "\nEach row is an `rstar eval` run (method greedy, maj@K, mcts with --seed, --rollouts, --candidates) with eval.json and problems.jsonl;\n`rstar report DIR...` shows them side by side.\nEverything runs offline on the CPU: llama.cpp (node-llama-cpp) for the policy and PPM, Python for code steps.\nExit codes: 0 ok; 2 the shipped models are missing (rstar evolve --preset synthetic --export-models models rebuilds them); 3 Python unavailable; 130 interrupted.")
         .action(action("demo", async (flags: DemoFlags) => demoCommand(flags)));
 }
 
