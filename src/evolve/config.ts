@@ -190,6 +190,8 @@ const dataSchema = z.union([
             difficulty: z.number().int().min(1).max(5).default(3),
             steps: z.string().regex(/^\d+-\d+$/).optional(),
             oodSteps: z.string().regex(/^\d+-\d+$/).optional(),
+            /** The train split's own step range (`synth generate --train-steps`), e.g. reaching into the ood lengths. */
+            trainSteps: z.string().regex(/^\d+-\d+$/).optional(),
         }),
     }),
 ]);

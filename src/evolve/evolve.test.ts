@@ -6,7 +6,7 @@ import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
 import { ppmHeldoutOf } from "./report.js";
 import { policySampleProblems, questionsIn, sampleProblems } from "./sample.js";
-import { evalModels, evolvePaths, mixedPpmPairs, mixedSftRecords, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages, sftTrainingRecords } from "./stages.js";
+import { evalModels, evolvePaths, mixedPpmPairs, mixedSftRecords, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages, sftTrainingRecords, synthArgs } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,6 +47,14 @@ describe("evolve config", () => {
         expect(merged.rounds[0]?.search).toMatchObject({ preset: "bootstrap", rollouts: 8, args: ["--candidates", "4"] });
         expect(merged.rounds[1]?.sft.trainer).toEqual({ kind: "command", command: "train {data} {out}" });
         expect(merged.eval).toMatchObject({ methods: ["greedy"], splits: ["test", "ood"], limit: 200 });
+    });
+
+    it("passes the synthetic data's step ranges to rstar synth generate; the presets set no train range of their own", () => {
+        const loaded = loadEvolveConfig({ file: configFile({ data: { synth: { train: 10, test: 2, ood: 2, steps: "2-6", oodSteps: "7-8", trainSteps: "2-8" } } }), preset: "synthetic" });
+        const args = synthArgs(loaded.config, "out") ?? [];
+        expect(args.join(" ")).toContain("--steps 2-6 --ood-steps 7-8 --train-steps 2-8");
+        expect(synthArgs(loadEvolveConfig({ preset: "synthetic" }).config, "out")).not.toContain("--train-steps");
+        expect(() => loadEvolveConfig({ file: configFile({ data: { synth: { train: 10, test: 2, ood: 2, trainSteps: "long" } } }), preset: "synthetic" })).toThrow(/trainSteps/);
     });
 
     it("names the file and field of a bad setting", () => {

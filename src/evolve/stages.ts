@@ -369,6 +369,7 @@ export function synthArgs(config: EvolveConfig, out: string): string[] | null {
     const args = ["synth", "generate", "--out", out, "--seed", String(config.seed), "--train", String(s.train), "--test", String(s.test), "--ood", String(s.ood), "--difficulty", String(s.difficulty), "--format", "jsonl"];
     if (s.steps !== undefined) args.push("--steps", s.steps);
     if (s.oodSteps !== undefined) args.push("--ood-steps", s.oodSteps);
+    if (s.trainSteps !== undefined) args.push("--train-steps", s.trainSteps);
     return args;
 }
 

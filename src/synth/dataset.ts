@@ -33,6 +33,11 @@ export interface DatasetOptions {
     difficulty?: number;
     /** Inclusive step range of train and test. Defaults to [2, 6]. */
     inDistributionSteps?: readonly [number, number];
+    /**
+     * Inclusive step range of the train split alone. Defaults to `inDistributionSteps`. It may reach into the ood range
+     * (as a real training pool spans every difficulty): ood stays held out by question, never by length alone.
+     */
+    trainSteps?: readonly [number, number];
     /** Inclusive step range of the out-of-distribution split; must lie above the in-distribution range. Defaults to [7, 8]. */
     oodSteps?: readonly [number, number];
     /** Allow distractor sentences. Defaults to true. */
@@ -53,11 +58,12 @@ export function generateDataset(options: DatasetOptions): SynthDataset {
     const difficulty = options.difficulty ?? 3;
     const inRange = options.inDistributionSteps ?? DEFAULT_IN_DISTRIBUTION_STEPS;
     const oodRange = options.oodSteps ?? DEFAULT_OOD_STEPS;
-    validateOptions(options, difficulty, inRange, oodRange);
+    const trainRange = options.trainSteps ?? inRange;
+    validateOptions(options, difficulty, inRange, oodRange, trainRange);
     const seen = new Set<string>();
     const dataset: SynthDataset = { train: [], test: [], ood: [] };
     for (const split of SPLITS) {
-        const [low, high] = split === "ood" ? oodRange : inRange;
+        const [low, high] = split === "ood" ? oodRange : split === "train" ? trainRange : inRange;
         for (let index = 0; index < options[split]; index += 1) {
             dataset[split].push(generateProblem({ seed: options.seed, split, index, difficulty, low, high, seen, distractors: options.distractors !== false }));
         }
@@ -91,7 +97,7 @@ function generateProblem(args: { seed: number; split: SplitName; index: number; 
     throw new Error(`could not find a new question for ${split} problem ${index + 1}`);
 }
 
-function validateOptions(options: DatasetOptions, difficulty: number, inRange: readonly [number, number], oodRange: readonly [number, number]): void {
+function validateOptions(options: DatasetOptions, difficulty: number, inRange: readonly [number, number], oodRange: readonly [number, number], trainRange: readonly [number, number]): void {
     const problems: string[] = [];
     if (!Number.isInteger(options.seed)) problems.push(`seed must be an integer, got ${options.seed}`);
     for (const split of SPLITS) if (!Number.isInteger(options[split]) || options[split] < 0) problems.push(`${split} must be a count >= 0, got ${options[split]}`);
@@ -99,6 +105,7 @@ function validateOptions(options: DatasetOptions, difficulty: number, inRange: r
     const okRange = ([a, b]: readonly [number, number]) => Number.isInteger(a) && Number.isInteger(b) && a >= 2 && a <= b && b <= MAX_STEPS;
     if (!okRange(inRange)) problems.push(`in-distribution steps must be a range within 2..${MAX_STEPS}, got ${inRange.join("-")}`);
     if (!okRange(oodRange)) problems.push(`ood steps must be a range within 2..${MAX_STEPS}, got ${oodRange.join("-")}`);
+    if (!okRange(trainRange)) problems.push(`train steps must be a range within 2..${MAX_STEPS}, got ${trainRange.join("-")}`);
     if (oodRange[0] <= inRange[1]) problems.push(`ood steps (${oodRange.join("-")}) must all be above the in-distribution steps (${inRange.join("-")})`);
     if (problems.length > 0) throw new RangeError(problems.join("; "));
 }

@@ -52,6 +52,17 @@ describe("generateDataset", () => {
         for (const problem of all) expect(planSolution(readQuestion(problem.question)!).steps).toHaveLength(problem.steps);
     });
 
+    it("gives train its own step range when asked (trainSteps), reaching into the ood lengths, while test, ood and every question stay apart", () => {
+        const wide = generateDataset({ seed: 11, train: 300, test: 100, ood: 100, trainSteps: [2, 8] });
+        expect([...new Set(wide.train.map((p) => p.steps))].sort()).toEqual([2, 3, 4, 5, 6, 7, 8]);
+        expect(wide.test).toEqual(dataset.test);
+        expect(wide.ood).toEqual(dataset.ood);
+        const questions = [...wide.train, ...wide.test, ...wide.ood].map((p) => p.question);
+        expect(new Set(questions).size).toBe(questions.length);
+        for (const problem of wide.train) expect(planSolution(readQuestion(problem.question)!).steps).toHaveLength(problem.steps);
+        expect(() => generateDataset({ seed: 11, train: 1, test: 0, ood: 0, trainSteps: [5, 3] })).toThrow(/train steps must be a range/);
+    });
+
     it("never repeats a question, so train and test share none", () => {
         const questions = all.map((p) => p.question);
         expect(new Set(questions).size).toBe(questions.length);

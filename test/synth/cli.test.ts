@@ -31,6 +31,12 @@ describe("rstar synth generate", () => {
         expect(json.code).toBe(0);
         const ood = JSON.parse(await readFile(join(dir, "c", "ood.json"), "utf8")) as { steps: number }[];
         expect(ood.every((problem) => problem.steps === 9)).toBe(true);
+        // --train-steps: train alone reaches the ood lengths; the manifest records each split's range
+        const wide = await cli(["synth", "generate", "--out", join(dir, "d"), ...args, "--train-steps", "7-8"]);
+        expect(wide.code).toBe(0);
+        const manifest = JSON.parse(await readFile(join(dir, "d", "manifest.json"), "utf8")) as { steps: Record<string, [number, number]> };
+        expect(manifest.steps).toMatchObject({ train: [7, 8], ood: [7, 8] });
+        expect(manifest.steps["test"]?.[1]).toBeLessThanOrEqual(6);
     });
 
     it("rejects bad usage with exit code 2", async () => {
@@ -38,6 +44,7 @@ describe("rstar synth generate", () => {
         expect((await cli(["synth", "generate", "--out", "x", "--format", "csv"])).code).toBe(2);
         expect((await cli(["synth", "generate", "--out", "x", "--train", "many"])).code).toBe(2);
         expect((await cli(["synth", "generate", "--out", "x", "--steps", "2-6", "--ood-steps", "6-8"])).code).toBe(2);
+        expect((await cli(["synth", "generate", "--out", "x", "--train-steps", "1-3"])).code).toBe(2);
         expect((await cli(["synth", "generate"])).code).toBe(2);
     });
 

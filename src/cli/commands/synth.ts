@@ -14,6 +14,7 @@ interface GenerateFlags {
     format: string;
     steps?: [number, number];
     oodSteps?: [number, number];
+    trainSteps?: [number, number];
     distractors: boolean;
 }
 
@@ -26,18 +27,19 @@ export function register(program: Command): void {
         .option("--seed <n>", "seed: the same seed and options give byte-identical files", integer("--seed"), 0)
         .option("--train <n>", "problems in the train split", count("--train"), 1000)
         .option("--test <n>", "problems in the test split", count("--test"), 200)
-        .option("--ood <n>", "problems in the out-of-distribution split (more steps than train)", count("--ood"), 200)
+        .option("--ood <n>", "problems in the out-of-distribution split (more steps than --steps)", count("--ood"), 200)
         .option("--difficulty <d>", `${MIN_DIFFICULTY} (small numbers, few distractors) to ${MAX_DIFFICULTY} (large numbers, many distractors)`, integer("--difficulty"), 3)
         .option("--format <format>", "json (an array, one record per line) or jsonl", "jsonl")
         .option("--steps <a-b>", `solution steps of train and test (default ${DEFAULT_IN_DISTRIBUTION_STEPS.join("-")})`, stepRange("--steps"))
         .option("--ood-steps <a-b>", `solution steps of ood, all above --steps (default ${DEFAULT_OOD_STEPS.join("-")})`, stepRange("--ood-steps"))
+        .option("--train-steps <a-b>", "solution steps of train alone (default: --steps); may overlap --ood-steps, since ood stays held out by question", stepRange("--train-steps"))
         .option("--no-distractors", "leave out sentences with irrelevant numbers")
         .addHelpText(
             "after",
             `
 Files: train.<format>, test.<format>, ood.<format> (records {id, question, answer, steps, split, difficulty, kind,
 distractors, solution}), sft-train.jsonl ({query, response}: the prompt is sftPrompt(query), the reference solution
-is the response), manifest.json. Train and test never share a question.
+is the response), manifest.json. No two splits share a question.
 
 Example:
   rstar synth generate --out data/synth --seed 1 --train 2000 --test 300 --ood 300
@@ -58,6 +60,7 @@ async function generate(flags: GenerateFlags): Promise<ExitCodeValue> {
         distractors: flags.distractors,
         ...(flags.steps === undefined ? {} : { inDistributionSteps: flags.steps }),
         ...(flags.oodSteps === undefined ? {} : { oodSteps: flags.oodSteps }),
+        ...(flags.trainSteps === undefined ? {} : { trainSteps: flags.trainSteps }),
     };
     let dataset;
     try {
