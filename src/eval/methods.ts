@@ -34,6 +34,9 @@ export function methodPreset(method: EvalMethod): string {
     }
 }
 
+/** Sampling temperature of the shipped tiny policy's sampled methods (why: methodSettings). */
+const SHIPPED_SAMPLING_TEMPERATURE = 0.5;
+
 /**
  * The method's settings on top of its preset. `shippedPolicy` adapts them to the shipped tiny policy, which writes
  * one step per request in a 1,024-token context (as the demo always did): step stops, 256 tokens a step, 16 steps,
@@ -41,8 +44,6 @@ export function methodPreset(method: EvalMethod): string {
  * it: at 1 its samples fall far below its greedy path (one sample 44.9% against 59.0% on the held-out test split;
  * at 0.5, 56.8%; docs/evolve.md).
  */
-const SHIPPED_SAMPLING_TEMPERATURE = 0.5;
-
 export function methodSettings(method: EvalMethod, shippedPolicy: boolean, presetName?: string): SearchSettings {
     const preset = PRESETS[presetName ?? methodPreset(method)];
     if (preset === undefined) throw new RstarError("INVALID_ARGUMENT", `unknown preset "${presetName}"`);

@@ -8,6 +8,7 @@ import { onInterrupt } from "../interrupt.js";
 import { ProgressDisplay } from "../progress-display.js";
 import { action } from "../run-command.js";
 import { integer } from "../search-options.js";
+import { isPlainObject } from "../../util/index.js";
 import { versions } from "./search.js";
 
 interface DemoFlags {
@@ -98,7 +99,7 @@ export function formatTable(rows: DemoRow[], out: string): string {
 export function roundsTable(manifest: Record<string, unknown>): Record<string, unknown>[] | null {
     const table = manifest["table"];
     if (!Array.isArray(table) || table.length === 0) return null;
-    return table.filter((row): row is Record<string, unknown> => typeof row === "object" && row !== null);
+    return table.filter(isPlainObject);
 }
 
 /** One line per round: coverage, data, PPM held-out accuracy and every evaluation's accuracy (rstar evolve's table). */
