@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { formatRounds, roundsTable } from "../../src/cli/commands/demo.js";
 import { runRstar as rstar } from "../support/cli.js";
 
 
@@ -31,7 +32,11 @@ describe("rstar demo", () => {
         const out = join(root, "demo");
         const demo = await rstar(["demo", "--problems", "3", "--rollouts", "2", "--candidates", "2", "--samples", "2", "--threads", "1", "--out", out, "--json"]);
         expect(demo.code, demo.stderr).toBe(0);
-        const result = JSON.parse(demo.stdout) as { out: string; rows: Row[] };
+        const result = JSON.parse(demo.stdout) as { out: string; rows: Row[]; rounds?: Record<string, unknown>[] };
+        // The shipped models' rounds table (models/manifest.json, written by rstar evolve --export-models) comes along.
+        const manifest = JSON.parse(readFileSync("models/manifest.json", "utf8")) as { builtBy: string; table: Record<string, unknown>[] };
+        expect(result.rounds).toEqual(manifest.table);
+        expect(manifest.table.map((row) => row["round"])).toEqual([1, 2, 3, 4]);
         expect(result.rows.map((row) => `${row.split}/${row.method}`)).toEqual([
             "test/teacher greedy",
             "test/greedy",
@@ -75,4 +80,22 @@ describe("rstar demo", () => {
             expect(selections(dir), label).toEqual(selections(row.dir));
         }
     }, 900_000);
+
+    it("prints the rounds table of the shipped models: one line per round, accuracies as percentages, every evaluation a column", () => {
+        const manifest = { builtBy: "rstar evolve --preset synthetic --out DIR --export-models models" };
+        const text = formatRounds(
+            [
+                { round: 1, coverage: 0.972, sft_records: 4577, ppm_pairs: 11734, ppm_heldout: 0.738, "test-greedy": 0.515, seconds: 1351 },
+                { round: 2, coverage: 0.64, sft_records: 237, ppm_pairs: 365, ppm_heldout: 0.718, "test-greedy": 0.515, "test-mcts": 0.545, seconds: 920 },
+            ],
+            manifest,
+        );
+        const lines = text.trim().split("\n");
+        expect(lines[0]).toContain(manifest.builtBy);
+        expect(lines[1]?.trim().split(/\s+/)).toEqual(["round", "coverage", "sft_records", "ppm_pairs", "ppm_heldout", "test-greedy", "test-mcts", "seconds"]);
+        expect(lines[3]?.trim().split(/\s+/)).toEqual(["1", "97.2%", "4577", "11734", "73.8%", "51.5%", "-", "23", "min"]);
+        expect(lines[4]?.trim().split(/\s+/)).toEqual(["2", "64.0%", "237", "365", "71.8%", "51.5%", "54.5%", "15", "min"]);
+        expect(roundsTable({})).toBeNull();
+        expect(roundsTable({ table: [] })).toBeNull();
+    });
 });
