@@ -280,11 +280,7 @@ export function syntheticPreset(): EvolveConfig {
     return {
         ...base,
         seed: 1,
-        // Training problems span 2-8 steps, as the paper's pool spans difficulties: the 0.19M policy trained on 2-6 steps
-        // alone solved 7% of the 7-8-step harder split greedily, 24.5% after one epoch with 7-8-step problems added
-        // (docs/evolve.md, "The harder split is a length the policy never trained on"). Test and ood are unchanged:
-        // the train range draws after them, and no question is in two splits.
-        data: { synth: { train: 3200, test: 200, ood: 200, difficulty: 3, trainSteps: "2-8" } },
+        data: { synth: { train: 3200, test: 200, ood: 200, difficulty: 3 } },
         rounds: base.rounds.map((round, i) => ({
             ...round,
             policy: i === 0 ? { kind: "teacher" } : { kind: "embedded", threads: 1 },
