@@ -365,8 +365,21 @@ def train_ppm(args, progress: Progress) -> dict:
         {"params": list(head.parameters()), "lr": args.head_lr or args.lr},
     ], betas=(0.9, 0.95), weight_decay=args.weight_decay)
     groups = build_groups(train, args.max_len)
-    steps_per_epoch = len(batches_of(groups, range(len(groups)), args.batch, args.batch_tokens))
-    total_steps = args.max_steps if args.max_steps else max(1, int(steps_per_epoch * args.epochs))
+    # Each epoch's order is shuffled before training starts (the rng is used in the same sequence as the loop would),
+    # and the step count is taken from those shuffled batches: a shuffled epoch packs into a different number of
+    # batches than the file order, so counting the file order ran `--epochs 1` a few percent past one epoch.
+    def shuffled_epoch() -> list:
+        order = list(range(len(groups)))
+        rng.shuffle(order)
+        return batches_of(groups, order, args.batch, args.batch_tokens)
+    planned = [shuffled_epoch() for _ in range(max(1, math.ceil(args.epochs)))] if not args.max_steps else []
+    steps_per_epoch = len(planned[0]) if planned else len(batches_of(groups, range(len(groups)), args.batch, args.batch_tokens))
+    if args.max_steps:
+        total_steps = args.max_steps
+    else:
+        whole = int(args.epochs)
+        total_steps = sum(len(b) for b in planned[:whole]) + (int(len(planned[whole]) * (args.epochs - whole)) if whole < len(planned) else 0)
+        total_steps = max(1, total_steps)
     progress.emit("start", kind="ppm", params=model.num_params() + sum(p.numel() for p in head.parameters()), train_pairs=len(train),
                   test_pairs=len(test), train_problems=len(train_problems), test_problems=len(test_problems), split=split,
                   steps=total_steps, steps_per_epoch=steps_per_epoch)
@@ -380,9 +393,7 @@ def train_ppm(args, progress: Progress) -> dict:
     seen = 0
     while step < total_steps:
         epoch += 1
-        order = list(range(len(groups)))
-        rng.shuffle(order)
-        for chunk in batches_of(groups, order, args.batch, args.batch_tokens):
+        for chunk in (planned.pop(0) if planned else shuffled_epoch()):
             if step >= total_steps:
                 break
             lr_scale = lr_at(step, total_steps, 1.0, args.warmup)
@@ -409,7 +420,8 @@ def train_ppm(args, progress: Progress) -> dict:
             progress.emit("eval", step=step, epoch=epoch, accuracy=ev["accuracy"], eval_loss=round(ev["loss"], 4))
             history.append({"step": step, "epoch": epoch, "accuracy": ev["accuracy"]})
     metrics: dict = {"first_loss": first_loss, "steps": step, "train_seconds": round(time.time() - t_start, 1),
-                     "split": split, "train_pairs": len(train), "train_problems": len(train_problems)}
+                     "split": split, "train_pairs": len(train), "train_problems": len(train_problems),
+                     "pairs_trained": seen, "pairs_per_epoch": sum(len(g.pairs) for g in groups)}
     if test:
         final = eval_ppm(model, head, test, args.batch, args.max_len, args.batch_tokens)
         metrics.update({"initial_accuracy": initial["accuracy"] if initial else None, "accuracy": final["accuracy"], "eval_loss": final["loss"],

@@ -168,4 +168,30 @@ describe.skipIf(python === null)("training (PyTorch) and llama.cpp parity", () =
         expect(manifest["score_scale"]).toBe(5);
         expect(existsSync(result.files["gguf"]!)).toBe(true);
     }, 240_000);
+
+    it("PPM training with --epochs 1 stops after exactly one shuffled epoch, whatever the batches' packing", async () => {
+        // Prompts of very different lengths under a small token budget: a shuffled epoch packs into a different number
+        // of batches than the file order, which is what the step count used to be taken from (one epoch ran a few % over).
+        const problems = generateDataset({ seed: 9, train: 60, test: 0, ood: 0 }).train;
+        const lines = problems.map((p, i) => {
+            const steps = p.solution.split(/(?<=<end_of_step>\n)/);
+            const k = i % Math.max(1, steps.length - 1);
+            const pos = steps[k]!;
+            return JSON.stringify({ prompt: sftPrompt(p.question, steps.slice(0, k).join("")), pos, neg: pos.replace(/\d+/, "77"), pos_count: 1, neg_count: 1 });
+        });
+        const pairs = join(dir, "pairs-epoch.jsonl");
+        await writeFile(pairs, lines.join("\n") + "\n");
+        const events: TrainEvent[] = [];
+        const result = await trainPpm(
+            { pairs, base: join(dir, "sft"), out: join(dir, "ppm-epoch"), epochs: 1, batch: 4, batchTokens: 1200, lr: 1e-3, testFraction: 0.1, f32: true },
+            { onEvent: (e) => events.push(e) },
+        );
+        const start = events.find((e) => e.event === "start") as (TrainEvent & { steps?: number; steps_per_epoch?: number }) | undefined;
+        expect(start?.steps).toBe(start?.steps_per_epoch);
+        expect(events.filter((e) => e.event === "eval").map((e) => e.epoch)).toEqual([0, 1]);
+        expect(result.metrics["steps"]).toBe(start?.steps);
+        // One epoch is every training pair once: no pair skipped, none seen twice.
+        expect(result.metrics["pairs_per_epoch"]).toBeGreaterThan(40);
+        expect(result.metrics["pairs_trained"]).toBe(result.metrics["pairs_per_epoch"]);
+    }, 240_000);
 });
