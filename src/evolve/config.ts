@@ -97,6 +97,12 @@ const roundSchema = z.strictObject({
         /** all: every train problem; window: the next `count` problems after the earlier rounds'; random: `count` at random; unsolved: problems no earlier round solved. */
         sample: z.enum(["all", "window", "random", "unsolved"]),
         count: z.number().int().positive().nullable(),
+        /** Only train problems whose `steps` field lies in this range, e.g. "2-6" (a length curriculum); absent: every problem. */
+        steps: z
+            .string()
+            .regex(/^\d+-\d+$/, 'a step range is "LOW-HIGH", e.g. "2-6"')
+            .refine((range) => { const [low, high] = range.split("-").map(Number) as [number, number]; return low <= high; }, "a step range's low end must not pass its high end")
+            .optional(),
     }),
     sft: z.strictObject({
         /** Top trajectories per problem by mean Q (paper: 2). */

@@ -118,7 +118,7 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
             try {
                 switch (plan.kind) {
                     case "sample":
-                        planned.notes.push(`${round.problems.sample}${round.problems.count === null ? " train problems" : ` ${round.problems.count} train problems`} → ${rp.problems}`);
+                        planned.notes.push(`${round.problems.sample}${round.problems.count === null ? " train problems" : ` ${round.problems.count} train problems`}${round.problems.steps === undefined ? "" : ` with ${round.problems.steps} steps`} → ${rp.problems}`);
                         break;
                     case "search":
                     case "search-unsolved": {

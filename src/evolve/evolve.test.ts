@@ -84,6 +84,34 @@ describe("problem sampling per round", () => {
         expect(questions(sampleProblems(config("window", 4), 1, train, new Set(), new Set()))).toEqual(["q0", "q1", "q2", "q3"]);
         expect(questions(sampleProblems(config("window", 4), 2, train, new Set(), new Set()))).toEqual(["q4", "q5", "q6", "q7"]);
         expect(questions(sampleProblems(config("window", 4), 3, train, new Set(), new Set()))).toEqual(["q8", "q9", "q0", "q1"]);
+        expect(questions(sampleProblems(config("window", 4), 4, train, new Set(), new Set()))).toEqual(["q2", "q3", "q4", "q5"]);
+    });
+
+    it("problems.steps: a length curriculum; each window takes the problems in its range no earlier window took", () => {
+        // q0..q9 have 2, 7, 3, 8, 4, 7, 5, 8, 6, 2 steps.
+        const steps = [2, 7, 3, 8, 4, 7, 5, 8, 6, 2];
+        const withSteps = train.map((p, i) => ({ ...p, record: { ...p.record, steps: steps[i] } }));
+        const c = paperDefaults();
+        c.rounds[0]!.problems = { sample: "window", count: 3, steps: "2-6" };
+        c.rounds[1]!.problems = { sample: "window", count: 2, steps: "7-8" };
+        c.rounds[2]!.problems = { sample: "window", count: 3 };
+        c.rounds[3]!.problems = { sample: "window", count: 4, steps: "7-8" };
+        const round = (n: number) => questions(sampleProblems(c, n, withSteps, new Set(), new Set()));
+        expect(round(1)).toEqual(["q0", "q2", "q4"]);
+        expect(round(2)).toEqual(["q1", "q3"]);
+        expect(round(3)).toEqual(["q5", "q6", "q7"]); // no range: the first problems no earlier window took
+        expect(round(4)).toEqual(["q1", "q3", "q5", "q7"]); // every 7-8-step problem taken once: wraps in file order
+        c.rounds[3]!.problems = { sample: "random", count: 2, steps: "2-2" };
+        expect(round(4).sort()).toEqual(["q0", "q9"]);
+        const missing = withSteps.map((p, i) => (i === 4 ? { ...p, record: { question: p.question } } : p));
+        expect(() => sampleProblems(c, 1, missing, new Set(), new Set())).toThrow(/line 5: field "steps" is missing.*rounds\.0\.problems\.steps \(2-6\)/);
+    });
+
+    it("problems.steps must be a LOW-HIGH range", () => {
+        const bad = (steps: string) => () => configSchema.parse({ ...paperDefaults(), rounds: [{ ...paperDefaults().rounds[0]!, problems: { sample: "all", count: null, steps } }] });
+        expect(bad("6-2")).toThrow(/low end/);
+        expect(bad("2..6")).toThrow(/LOW-HIGH/);
+        expect(bad("2-6")).not.toThrow();
     });
 
     it("random: seeded per round, in file order; all: the first count; unsolved: searched earlier and never solved", () => {

@@ -251,7 +251,7 @@ class Orchestrator {
                 }
                 const picked = sampleProblems(this.config, n, train, solved, searched);
                 writeTextAtomic(rp.problems, picked.map((p) => JSON.stringify(p.record) + "\n").join(""));
-                return { internal: `${picked.length} of ${train.length} train problems (${round.problems.sample}${round.problems.count === null ? "" : ` ${round.problems.count}`}) → ${rel(this.paths.dir, rp.problems)}`, summary: { problems: picked.length } };
+                return { internal: `${picked.length} of ${train.length} train problems (${round.problems.sample}${round.problems.count === null ? "" : ` ${round.problems.count}`}${round.problems.steps === undefined ? "" : `, ${round.problems.steps} steps`}) → ${rel(this.paths.dir, rp.problems)}`, summary: { problems: picked.length } };
             }
             case "search":
             case "search-unsolved": {

@@ -1,40 +1,72 @@
 import { seededRandom } from "../util/index.js";
+import { RstarError } from "../errors/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { loadDataset, type DatasetProblem } from "../data/index.js";
 import type { EvolveConfig } from "./config.js";
 
 /**
- * Which train problems a round searches (`problems.sample`): all; a window (the next `count` after the earlier
- * rounds' windows, so rounds see new problems); `count` at random (seeded per round); or the problems no earlier
- * round solved (no correct trajectory in any of its searches), at most `count`.
+ * Which train problems a round searches (`problems.sample`), among those whose `steps` lie in `problems.steps` when it
+ * is set (a curriculum: short problems first, longer ones later): all; a window (the `count` problems earlier rounds'
+ * windows took least often, in file order, so rounds see new problems and wrap around once every one was taken);
+ * `count` at random (seeded per round); or the problems no earlier round solved (no correct trajectory in any of its
+ * searches), at most `count`.
  */
 export function sampleProblems(config: EvolveConfig, n: number, train: readonly DatasetProblem[], solvedEarlier: ReadonlySet<string>, searchedEarlier: ReadonlySet<string>): DatasetProblem[] {
     const { sample, count } = config.rounds[n - 1]?.problems ?? { sample: "all", count: null };
-    const limit = count ?? train.length;
+    const eligible = eligibleProblems(config, n, train);
+    const limit = count ?? eligible.length;
     switch (sample) {
         case "all":
-            return train.slice(0, limit);
-        case "window": {
-            let offset = 0;
-            for (let i = 0; i < n - 1; i += 1) offset += config.rounds[i]?.problems.count ?? 0;
-            if (train.length === 0) return [];
-            // Past the end, windows wrap around (a later round then revisits problems).
-            const picked: DatasetProblem[] = [];
-            for (let i = 0; i < Math.min(limit, train.length); i += 1) picked.push(train[(offset + i) % train.length] as DatasetProblem);
-            return picked;
-        }
+            return eligible.slice(0, limit);
+        case "window":
+            return windowOf(config, n, train).map((i) => train[i] as DatasetProblem);
         case "random": {
-            const order = train.map((_, i) => i);
+            const order = eligible.map((_, i) => i);
             const random = seededRandom(config.seed * 7919 + n);
             for (let i = order.length - 1; i > 0; i -= 1) {
                 const j = Math.floor(random() * (i + 1));
                 [order[i], order[j]] = [order[j] as number, order[i] as number];
             }
-            return order.slice(0, limit).sort((a, b) => a - b).map((i) => train[i] as DatasetProblem);
+            return order.slice(0, limit).sort((a, b) => a - b).map((i) => eligible[i] as DatasetProblem);
         }
         case "unsolved":
-            return train.filter((problem) => searchedEarlier.has(problem.question) && !solvedEarlier.has(problem.question)).slice(0, limit);
+            return eligible.filter((problem) => searchedEarlier.has(problem.question) && !solvedEarlier.has(problem.question)).slice(0, limit);
     }
+}
+
+/** The train problems round n may search: those whose `steps` field lies in its `problems.steps` range (all without one). */
+function eligibleProblems(config: EvolveConfig, n: number, train: readonly DatasetProblem[]): DatasetProblem[] {
+    const range = config.rounds[n - 1]?.problems.steps;
+    if (range === undefined) return [...train];
+    const [low, high] = range.split("-").map(Number) as [number, number];
+    return train.filter((problem) => {
+        const steps = problem.record["steps"];
+        if (typeof steps !== "number" || !Number.isInteger(steps)) {
+            throw new RstarError("INVALID_INPUT", `train problems, line ${problem.line}: field "steps" is ${steps === undefined ? "missing" : `not an integer (${JSON.stringify(steps)})`}, and rounds.${n - 1}.problems.steps (${range}) selects problems by it`);
+        }
+        return steps >= low && steps <= high;
+    });
+}
+
+/**
+ * Round n's window, as positions in `train`: of its eligible problems, the `count` that earlier rounds' windows took
+ * least often, ties in file order. With one eligible set for every round this is the next `count` after the earlier
+ * windows, wrapping past the end; with `problems.steps` ranges, each round still takes problems no earlier window took
+ * while there are any.
+ */
+function windowOf(config: EvolveConfig, n: number, train: readonly DatasetProblem[]): number[] {
+    const taken = new Map<number, number>();
+    for (let earlier = 1; earlier < n; earlier += 1) {
+        if (config.rounds[earlier - 1]?.problems.sample !== "window") continue;
+        for (const i of windowOf(config, earlier, train)) taken.set(i, (taken.get(i) ?? 0) + 1);
+    }
+    const eligible = eligibleProblems(config, n, train).map((problem) => problem.position);
+    const limit = Math.min(config.rounds[n - 1]?.problems.count ?? eligible.length, eligible.length);
+    return eligible
+        .map((position, order) => ({ position, order, times: taken.get(position) ?? 0 }))
+        .sort((a, b) => a.times - b.times || a.order - b.order)
+        .slice(0, limit)
+        .map((entry) => entry.position);
 }
 
 /**
