@@ -5,9 +5,9 @@ import { join } from "node:path";
 import type { BenchModule, BenchRow } from "./harness.js";
 
 /**
- * Time per stage per 100 problems of `rstar evolve --preset synthetic`: rounds 1-2 of the preset's settings (search
- * presets, rollouts, trainers, evaluation methods) on RSTAR_BENCH_EVOLVE_PROBLEMS problems per round (default 20)
- * and as many held-out problems, scaled to 100. Training time grows with the data, not only the problem count;
+ * Time per stage per 100 problems of `rstar evolve --preset synthetic`: rounds 1-3 of the preset's settings (the
+ * teacher on short, then on long problems; the policy's first round: search presets, rollouts, trainers, evaluation
+ * methods) on RSTAR_BENCH_EVOLVE_PROBLEMS problems per round (default 20) and as many held-out problems, scaled to 100. Training time grows with the data, not only the problem count;
  * the rows say how many records each trainer saw.
  */
 export const evolveBench: BenchModule = {
@@ -17,9 +17,10 @@ export const evolveBench: BenchModule = {
         const work = mkdtempSync(join(tmpdir(), "rstar-bench-evolve-"));
         try {
             const config = {
-                data: { synth: { train: 2 * problems, test: problems, ood: problems, difficulty: 3 } },
+                // 2-8-step train problems as the preset's: 4x the count leaves each round a full window of its lengths.
+                data: { synth: { train: 4 * problems, test: problems, ood: problems, difficulty: 3 } },
                 roundDefaults: { problems: { sample: "window", count: problems } },
-                rounds: [{}, {}],
+                rounds: [{}, {}, {}],
                 eval: { methods: ["greedy", "mcts"], splits: ["test"], limit: problems },
             };
             const file = join(work, "bench.json");

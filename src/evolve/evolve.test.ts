@@ -28,8 +28,11 @@ describe("evolve config", () => {
         ]);
         expect(paper.rounds.every((r) => r.sft.perProblem === 2 && r.ppm.init === "policy" && r.ppm.minMargin === 0.5 && r.ppm.minEditDistance === 20)).toBe(true);
         const synthetic = configSchema.parse(syntheticPreset());
-        expect(synthetic.rounds[0]?.policy).toEqual({ kind: "teacher" });
+        expect(synthetic.rounds.map((r) => r.policy.kind)).toEqual(["teacher", "teacher", "embedded", "embedded"]);
         expect(synthetic.rounds.map((r) => r.sft.init)).toEqual(["base", "previous", "previous", "previous"]);
+        // The length curriculum: short problems for the teacher's round 1, long ones for its round 2, then every length.
+        expect(synthetic.rounds.map((r) => r.problems.steps ?? "any")).toEqual(["2-6", "7-8", "any", "any"]);
+        expect(synthetic.rounds.map((r) => r.ppm.policySamples?.samples ?? 0)).toEqual([0, 0, 8, 8]);
     });
 
     it("merges a file over the preset: objects key by key, arrays replace, roundDefaults into every round, a new kind replaces", () => {
@@ -49,11 +52,11 @@ describe("evolve config", () => {
         expect(merged.eval).toMatchObject({ methods: ["greedy"], splits: ["test", "ood"], limit: 200 });
     });
 
-    it("passes the synthetic data's step ranges to rstar synth generate; the presets set no train range of their own", () => {
+    it("passes the synthetic data's step ranges to rstar synth generate; the synthetic preset's train split spans 2-8 steps", () => {
         const loaded = loadEvolveConfig({ file: configFile({ data: { synth: { train: 10, test: 2, ood: 2, steps: "2-6", oodSteps: "7-8", trainSteps: "2-8" } } }), preset: "synthetic" });
         const args = synthArgs(loaded.config, "out") ?? [];
         expect(args.join(" ")).toContain("--steps 2-6 --ood-steps 7-8 --train-steps 2-8");
-        expect(synthArgs(loadEvolveConfig({ preset: "synthetic" }).config, "out")).not.toContain("--train-steps");
+        expect((synthArgs(loadEvolveConfig({ preset: "synthetic" }).config, "out") ?? []).join(" ")).toContain("--train 4000 --test 200 --ood 200 --difficulty 3 --format jsonl --train-steps 2-8");
         expect(() => loadEvolveConfig({ file: configFile({ data: { synth: { train: 10, test: 2, ood: 2, trainSteps: "long" } } }), preset: "synthetic" })).toThrow(/trainSteps/);
     });
 
@@ -130,10 +133,10 @@ describe("PPM training pairs across rounds (ppm.earlierPairs)", () => {
     const files: Record<string, string> = { "/runs/x/round-1/pairs.jsonl": "t1\nt2\n", "/runs/x/round-2/pairs.jsonl": "p1\n", "/runs/x/round-3/pairs.jsonl": "q1\nq2" };
     const read = (path: string) => files[path] ?? null;
 
-    it("the synthetic preset mixes: this round's own pairs 4 times, then every earlier round's, in round order", () => {
+    it("the synthetic preset mixes: this round's own pairs (the teacher's round 2 once, the policy's 4 times), then every earlier round's, in round order", () => {
         expect(ppmTrainingPairs(loaded.config, 1, paths)).toBe("/runs/x/round-1/pairs.jsonl");
         expect(ppmTrainingPairs(loaded.config, 3, paths)).toBe("/runs/x/round-3/ppm-pairs.jsonl");
-        expect(mixedPpmPairs(loaded.config, 2, paths, read)).toBe("p1\np1\np1\np1\nt1\nt2\n");
+        expect(mixedPpmPairs(loaded.config, 2, paths, read)).toBe("p1\nt1\nt2\n");
         expect(mixedPpmPairs(loaded.config, 3, paths, read)).toBe("q1\nq2\n".repeat(4) + "t1\nt2\np1\n");
     });
 
@@ -168,17 +171,17 @@ describe("SFT records across rounds (sft.earlierRecords)", () => {
 describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)", () => {
     const train: DatasetProblem[] = Array.from({ length: 20 }, (_, i) => ({ position: i, line: i + 1, question: `q${i}`, answer: String(i), record: { question: `q${i}` } }));
 
-    it("is off in the paper's preset (no stage, no key in the resolved config) and on from round 2 in the synthetic preset", () => {
+    it("is off in the paper's preset (no stage, no key in the resolved config) and on in the synthetic preset's policy rounds (3-4)", () => {
         const paper = configSchema.parse(paperDefaults());
         expect(paper.rounds.every((r) => r.ppm.policySamples === undefined)).toBe(true);
         expect(JSON.stringify(paper)).not.toContain("policySamples");
         const paths = evolvePaths({ config: paper, baseDir: dir, source: "paper" }, "/runs/p");
         expect(roundStages(paper, 2, paths).map((s) => s.name)).not.toContain("policy-samples");
         const synthetic = configSchema.parse(syntheticPreset());
-        expect(synthetic.rounds.map((r) => r.ppm.policySamples)).toEqual([null, ...[2, 3, 4].map(() => ({ problems: 200, samples: 8, repeat: 2, args: ["--max-tokens", "256"] }))]);
-        const names = roundStages(synthetic, 2, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name);
+        expect(synthetic.rounds.map((r) => r.ppm.policySamples)).toEqual([null, null, ...[3, 4].map(() => ({ problems: 200, samples: 8, repeat: 2, args: ["--max-tokens", "256"] }))]);
+        const names = roundStages(synthetic, 3, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name);
         expect(names.slice(0, 6)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples"]);
-        expect(roundStages(synthetic, 1, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name)).not.toContain("policy-samples");
+        for (const round of [1, 2]) expect(roundStages(synthetic, round, evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name)).not.toContain("policy-samples");
     });
 
     it("validates the field by name, and a file can turn it on or off per round", () => {
@@ -195,15 +198,15 @@ describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)"
         const config = syntheticPreset();
         for (const round of config.rounds) if (round.ppm.policySamples) round.ppm.policySamples.problems = 5;
         const searched = new Set(["q0", "q1", "q2", "q3", "q4", "q5"]);
-        const a = policySampleProblems(config, 2, train, searched);
+        const a = policySampleProblems(config, 3, train, searched);
         expect(a).toHaveLength(5);
         expect(a.every((p) => !searched.has(p.question))).toBe(true);
         expect(a.map((p) => p.position)).toEqual([...a.map((p) => p.position)].sort((x, y) => x - y));
-        expect(policySampleProblems(config, 2, train, searched).map((p) => p.question)).toEqual(a.map((p) => p.question));
-        expect(policySampleProblems(config, 3, train, searched).map((p) => p.question)).not.toEqual(a.map((p) => p.question));
+        expect(policySampleProblems(config, 3, train, searched).map((p) => p.question)).toEqual(a.map((p) => p.question));
+        expect(policySampleProblems(config, 4, train, searched).map((p) => p.question)).not.toEqual(a.map((p) => p.question));
         // Fewer when the search took almost every problem; none when it took all.
-        expect(policySampleProblems(config, 2, train, new Set(train.slice(0, 18).map((p) => p.question))).map((p) => p.question)).toEqual(["q18", "q19"]);
-        expect(policySampleProblems(config, 2, train, new Set(train.map((p) => p.question)))).toEqual([]);
+        expect(policySampleProblems(config, 3, train, new Set(train.slice(0, 18).map((p) => p.question))).map((p) => p.question)).toEqual(["q18", "q19"]);
+        expect(policySampleProblems(config, 3, train, new Set(train.map((p) => p.question)))).toEqual([]);
     });
 
     it("reads the round's searched questions from its problems file; an empty one (nothing to search) excludes none", async () => {
@@ -217,21 +220,21 @@ describe("PPM pairs from the policy's own best-of-N samples (ppm.policySamples)"
 
     it("runs best-of-N with the gold answer as terminal reward and the sampling's flags", () => {
         const config = configSchema.parse(syntheticPreset());
-        const args = policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "http://127.0.0.1:9/v1", model: "policy" }, false);
-        expect(args.join(" ")).toBe(`search --dataset /r/p.jsonl --out /r/out --preset best-of-n --samples 8 --seed 1502 --prompt sft --concurrency 8 --policy-url http://127.0.0.1:9/v1 --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`);
-        expect(policySamplesArgs(config, 2, "/r/p.jsonl", "/r/out", { url: "u", model: "policy" }, true, { url: "redis://h:1", workerModels: "/r/wm.json" }).join(" ")).toContain("--queue redis://h:1 --worker-models /r/wm.json --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json --resume");
-        expect(() => policySamplesArgs(config, 1, "p", "o", { url: "u", model: "m" }, false)).toThrow(/round 1 has no ppm\.policySamples/);
+        const args = policySamplesArgs(config, 3, "/r/p.jsonl", "/r/out", { url: "http://127.0.0.1:9/v1", model: "policy" }, false);
+        expect(args.join(" ")).toBe(`search --dataset /r/p.jsonl --out /r/out --preset best-of-n --samples 8 --seed 1503 --prompt sft --concurrency 8 --policy-url http://127.0.0.1:9/v1 --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`);
+        expect(policySamplesArgs(config, 3, "/r/p.jsonl", "/r/out", { url: "u", model: "policy" }, true, { url: "redis://h:1", workerModels: "/r/wm.json" }).join(" ")).toContain("--queue redis://h:1 --worker-models /r/wm.json --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json --resume");
+        expect(() => policySamplesArgs(config, 2, "p", "o", { url: "u", model: "m" }, false)).toThrow(/round 2 has no ppm\.policySamples/);
         // The prompt of the round's search preset: a round-1 bootstrap model gets the few-shot prompt.
         const bootstrap = loadEvolveConfig({ file: configFile({ rounds: [{ ppm: { policySamples: { problems: 10, samples: 4, args: ["--temperature", "0.7"] } } }] }) }).config;
         expect(policySamplesArgs(bootstrap, 1, "p", "o", { url: "u", model: "m" }, false).join(" ")).toBe("search --dataset p --out o --preset best-of-n --samples 4 --seed 501 --prompt bootstrap --concurrency 8 --policy-url u --model m --terminal-reward ground-truth --no-leaf-value --temperature 0.7 --json");
     });
 
     it("mixes the sample pairs after the round's own (own x ownPairsRepeat, samples x repeat), then the earlier rounds'", () => {
-        const files: Record<string, string> = { "/runs/x/round-1/pairs.jsonl": "t1\n", "/runs/x/round-2/pairs.jsonl": "p1\n", "/runs/x/round-2/policy-sample-pairs.jsonl": "b1\nb2" };
+        const files: Record<string, string> = { "/runs/x/round-1/pairs.jsonl": "t1\n", "/runs/x/round-2/pairs.jsonl": "p1\n", "/runs/x/round-2/policy-sample-pairs.jsonl": "b1\nb2", "/runs/x/round-3/pairs.jsonl": "r1\n", "/runs/x/round-3/policy-sample-pairs.jsonl": "c1" };
         const read = (path: string) => files[path] ?? null;
         const synthetic = configSchema.parse(syntheticPreset());
         const paths = evolvePaths({ config: synthetic, baseDir: dir, source: "synthetic" }, "/runs/x");
-        expect(mixedPpmPairs(synthetic, 2, paths, read)).toBe("p1\n".repeat(4) + "b1\nb2\n".repeat(2) + "t1\n");
+        expect(mixedPpmPairs(synthetic, 3, paths, read)).toBe("r1\n".repeat(4) + "c1\n".repeat(2) + "t1\np1\n");
         // With the paper's pairs (earlierPairs "none", ownPairsRepeat 1), the samples alone make the mix.
         const paper = loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { policySamples: { problems: 10, samples: 4, repeat: 3 } } }] }) }).config;
         expect(ppmTrainingPairs(paper, 2, paths)).toBe("/runs/x/round-2/ppm-pairs.jsonl");

@@ -24,7 +24,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const miniature = {
     seed: 3,
-    data: { synth: { train: 12, test: 3, ood: 3, difficulty: 1, steps: "2-2", oodSteps: "3-3" } },
+    data: { synth: { train: 12, test: 3, ood: 3, difficulty: 1, steps: "2-2", oodSteps: "3-3", trainSteps: "2-2" } },
     serve: { policy: { kind: "embedded", threads: 1 }, reward: { kind: "embedded" } },
     roundDefaults: {
         problems: { sample: "window", count: 6 },
@@ -33,12 +33,17 @@ const miniature = {
     },
     rounds: [
         { policy: { kind: "teacher", errorScale: 4 }, search: { rollouts: 6, concurrency: 1, args: ["--candidates", "2", "--sandbox-workers", "1"] } },
+        // The preset's rounds 3-4 in miniature (its round 2, the teacher on longer problems, is left out): the round-1
+        // policy served by `rstar serve`, its own records x2 and pairs x4 mixed with round 1's.
         // Searches one problem at a time, so that trees.jsonl is in dataset order, as a --queue run writes it (a
         // single-process search with concurrency > 1 writes problems as they finish, and extraction follows that order).
         {
+            policy: { kind: "embedded", threads: 1 },
+            problems: { steps: "2-2" },
+            sft: { ownRecordsRepeat: 2 },
             search: { preset: "sample", rollouts: 2, guidance: "ppm", concurrency: 1, args: ["--candidates", "2", "--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] },
             // The preset's best-of-N sampling by the round-1 policy, in miniature: 2 problems outside the round's window, 2 samples.
-            ppm: { policySamples: { problems: 2, samples: 2, args: ["--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
+            ppm: { ownPairsRepeat: 4, policySamples: { problems: 2, samples: 2, args: ["--max-depth", "3", "--max-tokens", "32", "--sandbox-workers", "1", "--threads", "1"] } },
         },
     ],
     // After the last round the teacher is evaluated too (eval.baseline): the student against its teacher.
@@ -364,9 +369,9 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
 
     it("from round 2 the PPM trains on its own pairs (repeated), its policy's best-of-N sample pairs (ppm.policySamples) and every earlier round's: round-N/ppm-pairs.jsonl", { timeout: 300_000 }, async () => {
         // Both rounds search with the teacher, so that round 2 has pairs of its own without a trained policy.
-        const teacher = { policy: { kind: "teacher", errorScale: 4 }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
+        const teacher = { policy: { kind: "teacher", errorScale: 4 }, problems: { steps: "2-2" }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
         // Round 2 also samples best-of-6 with its policy (the teacher here) on the 6 train problems outside its window.
-        const sampling = { policySamples: { problems: 6, samples: 6, args: ["--sandbox-workers", "1"] } };
+        const sampling = { ownPairsRepeat: 4, policySamples: { problems: 6, samples: 6, repeat: 2, args: ["--sandbox-workers", "1"] } };
         // Round 2's policy also trains on round 1's SFT records after its own, twice (sft.earlierRecords).
         const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling, sft: { earlierRecords: "all", ownRecordsRepeat: 2 } }], eval: { ...miniature.eval, methods: [], baseline: null } };
         const file = join(work, "mixed.json");
@@ -386,7 +391,7 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(earlier.length).toBeGreaterThan(0);
         const samples = lines("round-2/policy-sample-pairs.jsonl");
         expect(samples.length).toBeGreaterThan(0);
-        // The synthetic preset's weights: this round's pairs 4 times, its policy's best-of-N pairs twice, then round 1's.
+        // The synthetic preset's weights in its policy rounds: this round's pairs 4 times, its policy's best-of-N pairs twice, then round 1's.
         expect(lines("round-2/ppm-pairs.jsonl")).toEqual([...own, ...own, ...own, ...own, ...samples, ...samples, ...earlier]);
         // The sampled problems: 6 train problems, none of round 2's searched ones, each sampled; pairs extracted as the round's own.
         const sampled = lines("round-2/policy-sample-problems.jsonl");

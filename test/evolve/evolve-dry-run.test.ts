@@ -80,21 +80,26 @@ describe("rstar evolve --dry-run", () => {
         for (const round of [2, 3, 4]) expect(trainPpm(round)).toContain(`--pairs ${join(synthOut, `round-${round}`, "ppm-pairs.jsonl")}`);
     });
 
-    it("--preset synthetic: from round 2 the policy samples best-of-8 on 200 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
+    it("--preset synthetic: the teacher searches short problems in round 1 and long ones in round 2; from round 3 the policy samples best-of-8 on 200 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
         const synthOut = join(work, "synthetic-samples");
         const result = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json"]);
         expect(result.code, result.stderr + result.stdout).toBe(0);
         const plan = JSON.parse(result.stdout) as Plan;
         const stage = (round: number, name: string) => plan.stages.find((s) => s.round === round && s.stage === name);
-        expect(plan.stages.filter((s) => s.round === 1).map((s) => s.stage)).not.toContain("policy-samples");
-        expect(plan.stages.filter((s) => s.round === 2).map((s) => s.stage).slice(0, 7)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples", "train-sft"]);
-        const r2 = join(synthOut, "round-2");
-        expect(stage(2, "policy-samples")?.command).toBe(
-            `rstar search --dataset ${join(r2, "policy-sample-problems.jsonl")} --out ${join(r2, "policy-samples")} --preset best-of-n --samples 8 --seed 1502 --prompt sft --concurrency 8 --policy-url 'http://127.0.0.1:{port}/v1' --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`,
+        expect(stage(1, "sample")?.notes).toEqual([`window 2400 train problems with 2-6 steps → ${join(synthOut, "round-1", "problems.jsonl")}`]);
+        expect(stage(2, "sample")?.notes).toEqual([`window 800 train problems with 7-8 steps → ${join(synthOut, "round-2", "problems.jsonl")}`]);
+        expect(stage(2, "search")?.command).toContain("--preset bootstrap --rollouts 8 --seed 1020 --concurrency 8");
+        expect(stage(2, "search")?.command).toContain("--model rstar-synth-teacher --terminal-reward ground-truth");
+        expect(stage(2, "train-sft")?.command).toContain(`--data ${join(synthOut, "round-2", "sft-mix.jsonl")} --out ${join(synthOut, "round-2", "policy")} --seed 1002 --init ${join(synthOut, "round-1", "policy")}`);
+        for (const round of [1, 2]) expect(plan.stages.filter((s) => s.round === round).map((s) => s.stage)).not.toContain("policy-samples");
+        expect(plan.stages.filter((s) => s.round === 3).map((s) => s.stage).slice(0, 7)).toEqual(["sample", "search", "policy-samples", "extract-sft", "extract-ppm", "extract-policy-samples", "train-sft"]);
+        const r3 = join(synthOut, "round-3");
+        expect(stage(3, "policy-samples")?.command).toBe(
+            `rstar search --dataset ${join(r3, "policy-sample-problems.jsonl")} --out ${join(r3, "policy-samples")} --preset best-of-n --samples 8 --seed 1503 --prompt sft --concurrency 8 --policy-url 'http://127.0.0.1:{port}/v1' --model policy --terminal-reward ground-truth --no-leaf-value --max-tokens 256 --json`,
         );
-        // The policy the round's search uses (round 1's), served the same way.
-        expect(stage(2, "policy-samples")?.servers).toEqual(stage(2, "search")?.servers);
-        expect(stage(2, "policy-samples")?.notes).toEqual([`200 train problems at random outside ${join(r2, "problems.jsonl")} → ${join(r2, "policy-sample-problems.jsonl")}`]);
+        // The policy the round's search uses (round 2's), served the same way.
+        expect(stage(3, "policy-samples")?.servers).toEqual(stage(3, "search")?.servers);
+        expect(stage(3, "policy-samples")?.notes).toEqual([`200 train problems at random outside ${join(r3, "problems.jsonl")} → ${join(r3, "policy-sample-problems.jsonl")}`]);
         expect(stage(3, "extract-policy-samples")?.command).toBe(
             `rstar extract ppm --trees ${join(synthOut, "round-3", "policy-samples", "trees.jsonl")} --out ${join(synthOut, "round-3", "policy-sample-pairs.jsonl")} --format official --min-margin 0.5 --min-edit-distance 5 --label q --final-pairs paper --json --quiet`,
         );
