@@ -24,7 +24,7 @@ const chatGguf = join(work, "qwen-style-chat.gguf");
 const TEMPLATE = readFileSync(join(root, "test", "fixtures", "llm", "qwen-style-chat-template.jinja"), "utf8");
 /** The model's size as the placement line and memory errors print it (node-llama-cpp's measure of its weights). */
 let SIZE = "";
-const QUESTION = "Aisha has $92. Aisha spends $7 on a book. Aisha gets $38 from Jonas. How many dollars does Aisha have at the end?";
+const QUESTION = "Aisha has $92. Aisha buys 3 movie tickets at $7 each. How much money does Aisha have left?";
 
 /** Every search setting, written out: the shipped policy's stepwise greedy (as `rstar solve` defaults to it). */
 const STEPWISE: SearchSettings = { ...presetNamed("greedy").settings, stop: [...STEP_STOPS], maxDepth: 16, maxTokens: 256, prompt: "sft" };

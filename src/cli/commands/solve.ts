@@ -29,7 +29,7 @@ nothing outside that domain. When no answer is found, the best attempt (the deep
 and errors, and why it ended) is printed instead.
 
 Examples (shipped models; a local GGUF, on the GPU when there is one: see rstar search --help for --gpu):
-  rstar solve "Aisha has \$92. Aisha spends \$7 on a book. Aisha gets \$38 from Jonas. How many dollars does Aisha have at the end?"
+  rstar solve "Aisha has \$92. Aisha buys 3 movie tickets at \$7 each. How much money does Aisha have left?"
   rstar solve --policy ~/models/qwen2.5-math-1.5b-instruct-q4_k_m.gguf "What is 17 * 23 - 5?"
 
 Exit codes: 0 an answer was found; 1 the search ended without an answer; 2 bad usage; 3 server or Python unavailable.`,
