@@ -86,6 +86,8 @@ export interface PpmOptions extends CommonTrainOptions {
     testFraction?: number;
     headLr?: number;
     batch?: number;
+    /** Padded tokens a batch may hold (default 16,384). */
+    batchTokens?: number;
 }
 
 /** Pairwise accuracy on held-out pairs, with its sample size and two 95% intervals (train/ppm_heldout.py). */
@@ -205,6 +207,7 @@ export async function trainPpm(options: PpmOptions, hooks: RunHooks = {}): Promi
     flag(args, "--test-fraction", options.testFraction);
     flag(args, "--head-lr", options.headLr);
     flag(args, "--batch", options.batch);
+    flag(args, "--batch-tokens", options.batchTokens);
     return runTrainer(trainerScript(), args, hooks);
 }
 
