@@ -78,6 +78,12 @@ const trainerSchema = z.discriminatedUnion("kind", [
 ]);
 export type Trainer = z.infer<typeof trainerSchema>;
 
+/** A `problems.steps` range ("2-6", already matched by the schema's pattern) as [low, high]. */
+export function parseStepRange(range: string): [number, number] {
+    const [low, high] = range.split("-").map(Number);
+    return [low as number, high as number];
+}
+
 const roundSchema = z.strictObject({
     /** Round 1: the bootstrap policy; later rounds: how the previous round's policy is served. */
     policy: endpointSchema,
@@ -101,7 +107,7 @@ const roundSchema = z.strictObject({
         steps: z
             .string()
             .regex(/^\d+-\d+$/, 'a step range is "LOW-HIGH", e.g. "2-6"')
-            .refine((range) => { const [low, high] = range.split("-").map(Number) as [number, number]; return low <= high; }, "a step range's low end must not pass its high end")
+            .refine((range) => { const [low, high] = parseStepRange(range); return low <= high; }, "a step range's low end must not pass its high end")
             .optional(),
     }),
     sft: z.strictObject({

@@ -2,7 +2,7 @@ import { seededRandom } from "../util/index.js";
 import { RstarError } from "../errors/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { loadDataset, type DatasetProblem } from "../data/index.js";
-import type { EvolveConfig } from "./config.js";
+import { parseStepRange, type EvolveConfig } from "./config.js";
 
 /**
  * Which train problems a round searches (`problems.sample`), among those whose `steps` lie in `problems.steps` when it
@@ -38,7 +38,7 @@ export function sampleProblems(config: EvolveConfig, n: number, train: readonly 
 function eligibleProblems(config: EvolveConfig, n: number, train: readonly DatasetProblem[]): DatasetProblem[] {
     const range = config.rounds[n - 1]?.problems.steps;
     if (range === undefined) return [...train];
-    const [low, high] = range.split("-").map(Number) as [number, number];
+    const [low, high] = parseStepRange(range);
     return train.filter((problem) => {
         const steps = problem.record["steps"];
         if (typeof steps !== "number" || !Number.isInteger(steps)) {
@@ -52,21 +52,23 @@ function eligibleProblems(config: EvolveConfig, n: number, train: readonly Datas
  * Round n's window, as positions in `train`: of its eligible problems, the `count` that earlier rounds' windows took
  * least often, ties in file order. With one eligible set for every round this is the next `count` after the earlier
  * windows, wrapping past the end; with `problems.steps` ranges, each round still takes problems no earlier window took
- * while there are any.
+ * while there are any. The windows are replayed from round 1, so the choice depends on the config and the file only.
  */
 function windowOf(config: EvolveConfig, n: number, train: readonly DatasetProblem[]): number[] {
     const taken = new Map<number, number>();
-    for (let earlier = 1; earlier < n; earlier += 1) {
-        if (config.rounds[earlier - 1]?.problems.sample !== "window") continue;
-        for (const i of windowOf(config, earlier, train)) taken.set(i, (taken.get(i) ?? 0) + 1);
+    let picked: number[] = [];
+    for (let round = 1; round <= n; round += 1) {
+        const problems = config.rounds[round - 1]?.problems;
+        if (problems?.sample !== "window") continue;
+        const eligible = eligibleProblems(config, round, train).map((problem) => problem.position);
+        picked = eligible
+            .map((position, order) => ({ position, order, times: taken.get(position) ?? 0 }))
+            .sort((a, b) => a.times - b.times || a.order - b.order)
+            .slice(0, Math.min(problems.count ?? eligible.length, eligible.length))
+            .map((entry) => entry.position);
+        for (const position of picked) taken.set(position, (taken.get(position) ?? 0) + 1);
     }
-    const eligible = eligibleProblems(config, n, train).map((problem) => problem.position);
-    const limit = Math.min(config.rounds[n - 1]?.problems.count ?? eligible.length, eligible.length);
-    return eligible
-        .map((position, order) => ({ position, order, times: taken.get(position) ?? 0 }))
-        .sort((a, b) => a.times - b.times || a.order - b.order)
-        .slice(0, limit)
-        .map((entry) => entry.position);
+    return picked;
 }
 
 /**
