@@ -24,11 +24,17 @@ export interface TeacherErrorRates {
     distractor: number;
     /** The solution stops early and prints an intermediate value as the final answer. */
     prematureAnswer: number;
+    /**
+     * The fact just finished is applied once more, its variable reassigned (`x = x + 60` after `x = y + 60`): the tiny
+     * policies' "one step too many". Default 0, so the default teacher's mistakes stay as they were measured.
+     */
+    repeatFact: number;
 }
 
 export type TeacherErrorKind = keyof TeacherErrorRates;
 
-export const TEACHER_ERROR_KINDS: readonly TeacherErrorKind[] = ["wrongNumber", "wrongOperator", "codeError", "skipFact", "distractor", "prematureAnswer"];
+/** In draw order; a kind added later goes last, so the earlier kinds' draws (and every default trajectory) stay the same. */
+export const TEACHER_ERROR_KINDS: readonly TeacherErrorKind[] = ["wrongNumber", "wrongOperator", "codeError", "skipFact", "distractor", "prematureAnswer", "repeatFact"];
 
 /** The defaults: about one step in seven goes wrong, so long problems usually fail greedily but sampling finds paths. */
 export const DEFAULT_TEACHER_ERROR_RATES: Readonly<TeacherErrorRates> = {
@@ -38,6 +44,7 @@ export const DEFAULT_TEACHER_ERROR_RATES: Readonly<TeacherErrorRates> = {
     skipFact: 0.025,
     distractor: 0.02,
     prematureAnswer: 0.02,
+    repeatFact: 0,
 };
 
 /** Error rates merged over the defaults; throws RangeError unless each is in [0, 1] and they sum to at most 1. */
@@ -139,6 +146,14 @@ export function proposeStep(prompt: string, sample: TeacherSample, rates: Teache
             if (position === 0) break;
             const last = plan.steps[position - 1] as PlanStep;
             return { text: printStepText(toPython(resolve(variable(last.variable))), opens), position: "print", error };
+        }
+        case "repeatFact": {
+            if (position === 0) break;
+            const last = plan.steps[position - 1] as PlanStep;
+            if (last.fact < 0 || last.fact === step.fact) break;
+            const again = replaceOperand(resolve(last.expression), resolve(carriedValue(last, plan)), variable(last.variable));
+            if (again === null) break;
+            return write(last, again as Expression, error);
         }
         case "skipFact": {
             if (step.fact < 0) break;
@@ -246,6 +261,19 @@ function replaceLiteral(expression: Expression, random: Random, value: (old: num
         return binary(operand.op, walk(operand.left), walk(operand.right));
     };
     return walk(expression) as Expression;
+}
+
+/** `operand` with its first sub-operand equal to `target` replaced; null when there is none. */
+function replaceOperand(operand: Operand, target: Operand, replacement: Operand): Operand | null {
+    const same = (a: Operand, b: Operand): boolean =>
+        a.kind === b.kind &&
+        (a.kind === "literal" ? a.value === (b as typeof a).value : a.kind === "variable" ? a.name === (b as typeof a).name : a.op === (b as typeof a).op && same(a.left, (b as typeof a).left) && same(a.right, (b as typeof a).right));
+    if (same(operand, target)) return replacement;
+    if (operand.kind !== "binary") return null;
+    const left = replaceOperand(operand.left, target, replacement);
+    if (left !== null) return binary(operand.op, left, operand.right);
+    const right = replaceOperand(operand.right, target, replacement);
+    return right === null ? null : binary(operand.op, operand.left, right);
 }
 
 function renameVariable(operand: Operand, from: string, to: string): Operand {

@@ -115,7 +115,7 @@ describe("the noisy teacher", () => {
     });
 
     it("makes each kind of mistake at roughly its configured rate", () => {
-        const rates = resolveErrorRates({ wrongNumber: 0.1, wrongOperator: 0.08, codeError: 0.06, skipFact: 0.05, distractor: 0.07, prematureAnswer: 0.04 });
+        const rates = resolveErrorRates({ wrongNumber: 0.1, wrongOperator: 0.08, codeError: 0.06, skipFact: 0.05, distractor: 0.07, prematureAnswer: 0.04, repeatFact: 0.05 });
         const counts: Record<string, number> = {};
         let total = 0;
         const pool = generateDataset({ seed: 3, train: 200, test: 0, ood: 0, difficulty: 5 }).train;
@@ -123,10 +123,12 @@ describe("the noisy teacher", () => {
             const plan = planSolution(readQuestion(problem.question)!);
             if (plan.distractorNumbers.length === 0) continue;
             const pieces = referenceTrajectory(plan);
-            // positions where every kind of mistake is possible: past the first step, inside a fact, with a number to change
+            // positions where every kind of mistake is possible: past the first step, inside a fact, with a number to change,
+            // right after another fact ends (so that there is one to repeat)
             plan.steps.forEach((step, position) => {
                 const numbers = (step.expression.left.kind === "literal" ? 1 : 0) + (step.expression.right.kind === "literal" && step.expression.right.value !== 100 ? 1 : 0);
-                if (position === 0 || step.fact < 0 || numbers === 0) return;
+                const previousFact = plan.steps[position - 1]?.fact ?? -1;
+                if (position === 0 || step.fact < 0 || numbers === 0 || previousFact < 0 || previousFact === step.fact) return;
                 const prompt = sftPrompt(problem.question, pieces.slice(0, position).join(""));
                 for (let index = 0; index < 40; index += 1) {
                     const proposed = proposeStep(prompt, { seed: 9, index, temperature: 1 }, rates);
@@ -160,6 +162,33 @@ describe("the noisy teacher", () => {
             expect(step.error).toBe(kind);
             expect(step.text).not.toBe(correct);
         }
+    });
+
+    it("repeats a finished fact by reassigning its variable, so the answer is wrong and one step longer", async () => {
+        const only = resolveErrorRates({ ...perfectRates, repeatFact: 1 });
+        let checked = 0;
+        for (const problem of dataset.train) {
+            const plan = planSolution(readQuestion(problem.question)!);
+            const pieces = referenceTrajectory(plan);
+            const position = plan.steps.findIndex((step, i) => i > 0 && step.fact >= 0 && plan.steps[i - 1]!.fact >= 0 && plan.steps[i - 1]!.fact !== step.fact);
+            if (position < 0) continue;
+            const prefix = pieces.slice(0, position).join("");
+            const repeated = proposeStep(sftPrompt(problem.question, prefix), { seed: 1, index: 0, temperature: 1 }, only);
+            const last = plan.steps[position - 1]!.variable;
+            expect(repeated.error).toBe("repeatFact");
+            expect(repeated.text).toMatch(new RegExp(`\\n${last} = .*\\b${last}\\b`));
+            // the rest of the solution as the perfect teacher writes it, on top of the repeated step
+            let partial = prefix + repeated.text;
+            for (let guard = 0; guard < 20 && !partial.includes("<end_of_code>"); guard += 1) {
+                partial += proposeStep(sftPrompt(problem.question, partial), { seed: 1, index: 0, temperature: 1 }, perfectRates).text;
+            }
+            const run = await runner.run(extractCode(partial));
+            expect(run.ok).toBe(true);
+            expect(run.observation.trim()).not.toBe(problem.answer);
+            expect((partial.match(/^# Step \d+/gm) ?? []).length).toBe(problem.steps + 1);
+            checked += 1;
+        }
+        expect(checked).toBeGreaterThan(20);
     });
 
     it("is imperfect greedily (under 60% on ood) while sampling often finds a correct path", async () => {

@@ -42,15 +42,17 @@ const FLAG_NAMES: Record<TeacherErrorKind, string> = {
     skipFact: "skip-fact",
     distractor: "distractor",
     prematureAnswer: "premature-answer",
+    repeatFact: "repeat-fact",
 };
 
 const RATE_HELP: Record<TeacherErrorKind, string> = {
-    wrongNumber: "an operand is off by a little",
+    wrongNumber: "an operand is misread (another number)",
     wrongOperator: "the operator is wrong",
     codeError: "the step reads an undefined name (NameError)",
     skipFact: "a fact is skipped",
     distractor: "an irrelevant number is used",
     prematureAnswer: "an intermediate value is printed as the answer",
+    repeatFact: "the fact just finished is applied again",
 };
 
 function addRateOptions(command: Command): Command {
