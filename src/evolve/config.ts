@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { InputError, RstarError } from "../errors/index.js";
 import { isPlainObject, parseJson } from "../util/index.js";
+import { DEFAULT_TEACHER_ERROR_RATES, TEACHER_ERROR_KINDS, type TeacherErrorKind } from "../synth/index.js";
 
 /**
  * The self-evolution config (`rstar evolve --config FILE`). Every setting has a default from the paper or the official
@@ -35,7 +36,12 @@ export const endpointSchema = z.discriminatedUnion("kind", [
         readyTimeoutS: z.number().positive().default(600),
     }),
     /** The noisy teacher of the synthetic domain (`rstar teacher serve`). */
-    z.strictObject({ kind: z.literal("teacher"), errorScale: z.number().nonnegative().optional() }),
+    z.strictObject({
+        kind: z.literal("teacher"),
+        errorScale: z.number().nonnegative().optional(),
+        /** Per-step mistake rates over the teacher's defaults (docs/synthetic-domain.md), e.g. {"repeatFact": 0.025}. */
+        errorRates: z.strictObject(Object.fromEntries(TEACHER_ERROR_KINDS.map((kind) => [kind, z.number().min(0).max(1).optional()])) as Record<TeacherErrorKind, z.ZodOptional<z.ZodNumber>>).optional(),
+    }),
     /**
      * A local GGUF (e.g. a quantised instruct model as the round-1 bootstrap policy), served by `rstar serve --policy`
      * (llama.cpp, on the GPU when there is one); the path resolves against the config file's folder.
@@ -435,6 +441,12 @@ export function loadEvolveConfig(options: { file?: string; preset?: string; cwd?
     }
     for (const [i, round] of config.rounds.entries()) {
         if (i === 0 && round.policy.kind === "embedded") throw new InputError('round 1 has no earlier policy to serve: use kind "url", "gguf", "command" or "teacher"', { file: options.file ?? presetName, field: "rounds.0.policy.kind" });
+        const teacher = round.policy.kind === "teacher" ? round.policy : null;
+        if (teacher?.errorRates !== undefined) {
+            const rates = teacher.errorRates;
+            const total = TEACHER_ERROR_KINDS.reduce((sum, kind) => sum + (rates[kind] ?? DEFAULT_TEACHER_ERROR_RATES[kind]) * (teacher.errorScale ?? 1), 0);
+            if (total > 1 + 1e-9) throw new InputError(`the teacher's error rates (over its defaults, times errorScale) sum to ${total.toFixed(3)}; they must sum to at most 1`, { file: options.file ?? presetName, field: `rounds.${i}.policy.errorRates` });
+        }
         if (i === 0 && round.search.guidance === "ppm") throw new InputError('round 1 has no earlier PPM: guidance must be "terminal"', { file: options.file ?? presetName, field: "rounds.0.search.guidance" });
         if (i === 0 && round.problems.sample === "unsolved") throw new InputError('round 1 has no earlier rounds: sample "unsolved" needs one', { file: options.file ?? presetName, field: "rounds.0.problems.sample" });
         for (const kind of ["sft", "ppm"] as const) {

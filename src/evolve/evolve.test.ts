@@ -68,6 +68,18 @@ describe("evolve config", () => {
         expect(() => loadEvolveConfig({ preset: "nope" })).toThrow(/unknown preset "nope"/);
     });
 
+    it("passes a teacher's error rates to rstar teacher serve, and refuses rates that cannot be drawn", () => {
+        const teacher = (policy: object) => configFile({ rounds: [{ policy: { kind: "teacher", ...policy } }] });
+        const loaded = loadEvolveConfig({ file: teacher({ errorRates: { repeatFact: 0.025, skipFact: 0.01 }, errorScale: 2 }), preset: "synthetic" });
+        const server = policyServer(loaded.config.rounds[0]!.policy, null, {}, "rounds.0.policy");
+        expect(server.start?.command).toEqual({ kind: "rstar", args: ["teacher", "serve", "--port", "{port}", "--skip-fact", "0.01", "--repeat-fact", "0.025", "--error-scale", "2"] });
+        const plain = policyServer(loadEvolveConfig({ preset: "synthetic" }).config.rounds[0]!.policy, null, {}, "rounds.0.policy");
+        expect(plain.start?.command).toEqual({ kind: "rstar", args: ["teacher", "serve", "--port", "{port}"] });
+        expect(() => loadEvolveConfig({ file: teacher({ errorRates: { repeatFacts: 0.1 } }), preset: "synthetic" })).toThrow(/field "rounds\.0\.policy/);
+        expect(() => loadEvolveConfig({ file: teacher({ errorRates: { repeatFact: 1.5 } }), preset: "synthetic" })).toThrow(/rounds\.0\.policy\.errorRates\.repeatFact/);
+        expect(() => loadEvolveConfig({ file: teacher({ errorRates: { repeatFact: 0.5 }, errorScale: 3 }), preset: "synthetic" })).toThrow(/field "rounds\.0\.policy\.errorRates": the teacher's error rates .* sum to 1\.965/);
+    });
+
     it("fills templates and refuses a placeholder a stage does not have", () => {
         expect(fillTemplate("a {data} b {out}", { data: "x.jsonl", out: "o" }, "t")).toBe("a x.jsonl b o");
         expect(() => fillTemplate("{init}", { data: "x" }, "rounds.0.sft.trainer")).toThrow(/rounds\.0\.sft\.trainer: placeholder \{init\} has no value/);

@@ -133,6 +133,12 @@ export interface ServerSpec {
 export const EMBEDDED_POLICY_MODEL = "policy";
 const TEACHER_MODEL = "rstar-synth-teacher";
 
+/** `rstar teacher serve` flags for a teacher endpoint's error settings (`repeatFact` → `--repeat-fact`). */
+function teacherRateArgs(endpoint: Extract<Endpoint, { kind: "teacher" }>): string[] {
+    const args = Object.entries(endpoint.errorRates ?? {}).flatMap(([kind, rate]) => (rate === undefined ? [] : [`--${kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(rate)]));
+    return endpoint.errorScale === undefined ? args : [...args, "--error-scale", String(endpoint.errorScale)];
+}
+
 /** The policy server for an endpoint serving `checkpoint` (a trained policy directory; null for round 1). */
 export function policyServer(endpoint: Endpoint, checkpoint: string | null, values: Partial<Record<Placeholder, string>>, where: string): ServerSpec {
     switch (endpoint.kind) {
@@ -141,7 +147,7 @@ export function policyServer(endpoint: Endpoint, checkpoint: string | null, valu
         case "teacher":
             return {
                 role: "policy",
-                start: { command: { kind: "rstar", args: ["teacher", "serve", "--port", "{port}", ...(endpoint.errorScale === undefined ? [] : ["--error-scale", String(endpoint.errorScale)])] }, readyTimeoutMs: 60_000 },
+                start: { command: { kind: "rstar", args: ["teacher", "serve", "--port", "{port}", ...teacherRateArgs(endpoint)] }, readyTimeoutMs: 60_000 },
                 url: "http://127.0.0.1:{port}/v1",
                 model: TEACHER_MODEL,
             };
