@@ -252,14 +252,8 @@ class Tokenizer:
         return Tokenizer([tuple(m.split(" ", 1)) for m in data["merges"]])  # type: ignore[misc]
 
 
-def train_bpe(texts: Iterable[str], num_merges: int, min_frequency: int = 2, split_digits: bool = False) -> Tokenizer:
-    """Learns `num_merges` merges on the texts (markers and control tokens excluded, as they are single tokens).
-
-    `split_digits`: no merge involves a digit, so every digit stays its own byte token whatever precedes it (as the
-    Qwen2.5 and LLaMA tokenizers split numbers). Without it a number's tokens depend on its neighbour (" 33" is one
-    token, "$33" two), so copying a number from the question is a different lookup in each context. llama.cpp needs no
-    setting for it: it applies only the merges listed.
-    """
+def train_bpe(texts: Iterable[str], num_merges: int, min_frequency: int = 2) -> Tokenizer:
+    """Learns `num_merges` merges on the texts (markers and control tokens excluded, as they are single tokens)."""
     base = Tokenizer([])
     word_counts: Counter = Counter()
     for text in texts:
@@ -275,11 +269,8 @@ def train_bpe(texts: Iterable[str], num_merges: int, min_frequency: int = 2, spl
             counts.append(c)
     pair_counts: Counter = Counter()
     where: Dict[Tuple[str, str], set] = {}
-    mergeable = (lambda a, b: not any(ch.isdigit() for ch in a + b)) if split_digits else (lambda a, b: True)
     for wi, syms in enumerate(words):
         for a, b in zip(syms, syms[1:]):
-            if not mergeable(a, b):
-                continue
             pair_counts[(a, b)] += counts[wi]
             where.setdefault((a, b), set()).add(wi)
     merges: List[Tuple[str, str]] = []
@@ -305,8 +296,6 @@ def train_bpe(texts: Iterable[str], num_merges: int, min_frequency: int = 2, spl
             syms = words[wi]
             c = counts[wi]
             for p in zip(syms, syms[1:]):
-                if p not in pair_counts:
-                    continue
                 pair_counts[p] -= c
                 if pair_counts[p] <= 0:
                     del pair_counts[p]
@@ -321,8 +310,6 @@ def train_bpe(texts: Iterable[str], num_merges: int, min_frequency: int = 2, spl
                     i += 1
             words[wi] = new
             for p in zip(new, new[1:]):
-                if not mergeable(*p):
-                    continue
                 pair_counts[p] += c
                 where.setdefault(p, set()).add(wi)
         where.pop(best, None)

@@ -142,7 +142,7 @@ def train_sft(args, progress: Progress) -> dict:
         tok = Tokenizer.load(init_tokenizer)
     else:
         texts = [sft_prompt(r["query"]) + r["response"] for r in records]
-        tok = train_bpe(texts, args.merges, split_digits=args.split_digits)
+        tok = train_bpe(texts, args.merges)
     progress.emit("tokenizer", vocab_size=tok.vocab_size, merges=len(tok.merges), seconds=round(time.time() - t0, 2))
     examples = []
     too_long = 0
@@ -557,7 +557,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     s.add_argument("--data", required=True)
     s.add_argument("--tokenizer", help="tokenizer.json to reuse (default: train one on the data)")
     s.add_argument("--merges", type=int, default=1024)
-    s.add_argument("--split-digits", action="store_true", help="a new tokenizer learns no merge with a digit: every digit is one token, in any context")
     s.add_argument("--init", help="continue from a model directory or checkpoint.pt")
     s.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     s.add_argument("--dim", type=int)

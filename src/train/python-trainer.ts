@@ -61,8 +61,6 @@ export interface SftOptions extends CommonTrainOptions {
     /** Reuse this tokenizer.json instead of training one on the data. */
     tokenizer?: string;
     merges?: number;
-    /** A new tokenizer learns no merge with a digit, so every digit is its own token in any context (`--split-digits`). */
-    splitDigits?: boolean;
     /** Continue from a model directory (checkpoint.pt) instead of a fresh model. */
     init?: string;
     preset?: "test" | "tiny" | "small" | "base";
@@ -177,7 +175,6 @@ export async function trainSft(options: SftOptions, hooks: RunHooks = {}): Promi
     commonArgs(args, options);
     flag(args, "--tokenizer", options.tokenizer);
     flag(args, "--merges", options.merges);
-    flag(args, "--split-digits", options.splitDigits);
     flag(args, "--init", options.init);
     flag(args, "--preset", options.preset);
     flag(args, "--dim", options.dim);

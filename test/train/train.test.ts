@@ -138,32 +138,6 @@ describe.skipIf(python === null)("training (PyTorch) and llama.cpp parity", () =
         await policy.dispose();
     }, 150_000);
 
-    it("--split-digits: the tokenizer learns no digit merge, and llama.cpp splits every number into the same digit tokens in any context", async () => {
-        const data = join(dir, "sft-digits.jsonl");
-        const problems = generateDataset({ seed: 3, train: 80, test: 0, ood: 0 }).train;
-        await writeFile(data, problems.map((p) => JSON.stringify({ query: p.question, response: p.solution })).join("\n") + "\n");
-        const train = (out: string, splitDigits: boolean) =>
-            trainSft({ data, out: join(dir, out), preset: "test", merges: 256, maxSteps: 1, batchTokens: 2048, splitDigits, f32: true });
-        const digitMerges = (out: string) =>
-            (JSON.parse(readFileSync(join(dir, out, "tokenizer.json"), "utf8")) as { merges: string[] }).merges.filter((merge) => /\d/.test(merge)).length;
-        const [split, merged] = [await train("sft-digits", true), await train("sft-merged", false)];
-        expect(digitMerges("sft-digits")).toBe(0);
-        expect(digitMerges("sft-merged")).toBeGreaterThan(0); // without the flag numbers merge, so the test can tell
-        const policy = await llama.loadModel({ modelPath: split.files["gguf"]! });
-        const pieces = (text: string) => Array.from(policy.tokenize(text, false)).map((token) => policy.detokenize([token]));
-        const digits = (text: string) => pieces(text).filter((piece) => /\d/.test(piece));
-        for (const text of ["Aisha gets $38 from Jonas.", "so add 38\nx = y + 38", "At first, Mei has 138 stamps (38%)."]) {
-            expect(digits(text).every((piece) => /^\d$/.test(piece)), text).toBe(true);
-            expect(policy.detokenize(policy.tokenize(text, false))).toBe(text);
-        }
-        const ids = (text: string) => Array.from(policy.tokenize(text, false));
-        expect(ids("$38").slice(-2)).toEqual(ids(" 38").slice(-2));
-        await policy.dispose();
-        const mergedPolicy = await llama.loadModel({ modelPath: merged.files["gguf"]! });
-        expect(Array.from(mergedPolicy.tokenize(" 38", false)).length).toBeLessThan(3);
-        await mergedPolicy.dispose();
-    }, 150_000);
-
     it("PPM training rises above chance on held-out pairs and writes the value head", async () => {
         // short prefixes (the first or second step) keep this fast; the base is the SFT test's policy (same domain tokenizer)
         const problems = generateDataset({ seed: 5, train: 120, test: 0, ood: 0 }).train;

@@ -34,7 +34,6 @@ interface SftFlags extends CommonFlags {
     data: string;
     tokenizer?: string;
     merges?: number;
-    splitDigits?: boolean;
     init?: string;
     preset: string;
     dim?: number;
@@ -85,7 +84,6 @@ export function register(program: Command): void {
         .option("--ffn-dim <n>", "override the preset's FFN size", positiveInt("--ffn-dim"))
         .option("--tokenizer <file>", "reuse a tokenizer.json (default: train a BPE tokenizer on the data)")
         .option("--merges <n>", "BPE merges when training the tokenizer (default 1024)", positiveInt("--merges"))
-        .option("--split-digits", "a new tokenizer learns no merge with a digit: every digit is one token, whatever precedes it (as Qwen2.5 and LLaMA split numbers)")
         .option("--init <dir>", "continue training a model directory written by this command (its tokenizer.json is reused)")
         .option("--batch-tokens <n>", "padded tokens per batch (default 4096)", positiveInt("--batch-tokens"))
         .option("--solve-data <file>", "problems {question, answer} (e.g. test.jsonl) for a greedy solve-rate check at the end")
@@ -208,7 +206,6 @@ async function runSft(flags: SftFlags): Promise<ExitCodeValue> {
         preset: flags.preset as NonNullable<SftOptions["preset"]>,
         ...(flags.tokenizer === undefined ? {} : { tokenizer: flags.tokenizer }),
         ...(flags.merges === undefined ? {} : { merges: flags.merges }),
-        ...(flags.splitDigits === true ? { splitDigits: true } : {}),
         ...(flags.init === undefined ? {} : { init: flags.init }),
         ...(flags.dim === undefined ? {} : { dim: flags.dim }),
         ...(flags.layers === undefined ? {} : { layers: flags.layers }),
