@@ -263,12 +263,9 @@ function replaceLiteral(expression: Expression, random: Random, value: (old: num
     return walk(expression) as Expression;
 }
 
-/** `operand` with its first sub-operand equal to `target` replaced; null when there is none. */
+/** `operand` with its first sub-operand equal to `target` (as Python text) replaced; null when there is none. */
 function replaceOperand(operand: Operand, target: Operand, replacement: Operand): Operand | null {
-    const same = (a: Operand, b: Operand): boolean =>
-        a.kind === b.kind &&
-        (a.kind === "literal" ? a.value === (b as typeof a).value : a.kind === "variable" ? a.name === (b as typeof a).name : a.op === (b as typeof a).op && same(a.left, (b as typeof a).left) && same(a.right, (b as typeof a).right));
-    if (same(operand, target)) return replacement;
+    if (toPython(operand) === toPython(target)) return replacement;
     if (operand.kind !== "binary") return null;
     const left = replaceOperand(operand.left, target, replacement);
     if (left !== null) return binary(operand.op, left, operand.right);
