@@ -3,7 +3,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { InputError, RstarError } from "../errors/index.js";
 import { isPlainObject, parseJson } from "../util/index.js";
-import { DEFAULT_TEACHER_ERROR_RATES, TEACHER_ERROR_KINDS, type TeacherErrorKind } from "../synth/index.js";
+import { TEACHER_ERROR_KINDS, scaleErrorRates, type TeacherErrorKind } from "../synth/index.js";
 
 /**
  * The self-evolution config (`rstar evolve --config FILE`). Every setting has a default from the paper or the official
@@ -443,8 +443,7 @@ export function loadEvolveConfig(options: { file?: string; preset?: string; cwd?
         if (i === 0 && round.policy.kind === "embedded") throw new InputError('round 1 has no earlier policy to serve: use kind "url", "gguf", "command" or "teacher"', { file: options.file ?? presetName, field: "rounds.0.policy.kind" });
         const teacher = round.policy.kind === "teacher" ? round.policy : null;
         if (teacher?.errorRates !== undefined) {
-            const rates = teacher.errorRates;
-            const total = TEACHER_ERROR_KINDS.reduce((sum, kind) => sum + (rates[kind] ?? DEFAULT_TEACHER_ERROR_RATES[kind]) * (teacher.errorScale ?? 1), 0);
+            const total = Object.values(scaleErrorRates(teacher.errorRates, teacher.errorScale)).reduce((sum, rate) => sum + rate, 0);
             if (total > 1 + 1e-9) throw new InputError(`the teacher's error rates (over its defaults, times errorScale) sum to ${total.toFixed(3)}; they must sum to at most 1`, { file: options.file ?? presetName, field: `rounds.${i}.policy.errorRates` });
         }
         if (i === 0 && round.search.guidance === "ppm") throw new InputError('round 1 has no earlier PPM: guidance must be "terminal"', { file: options.file ?? presetName, field: "rounds.0.search.guidance" });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { PRESETS } from "../search/index.js";
+import { TEACHER_ERROR_FLAGS, TEACHER_ERROR_KINDS } from "../synth/index.js";
 import { baselineAfterRound, configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
 import { shellQuote, type StageCommand } from "./process.js";
 
@@ -135,7 +136,8 @@ const TEACHER_MODEL = "rstar-synth-teacher";
 
 /** `rstar teacher serve` flags for a teacher endpoint's error settings (`repeatFact` → `--repeat-fact`). */
 function teacherRateArgs(endpoint: Extract<Endpoint, { kind: "teacher" }>): string[] {
-    const args = Object.entries(endpoint.errorRates ?? {}).flatMap(([kind, rate]) => (rate === undefined ? [] : [`--${kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(rate)]));
+    const rates = endpoint.errorRates ?? {};
+    const args = TEACHER_ERROR_KINDS.flatMap((kind) => (rates[kind] === undefined ? [] : [`--${TEACHER_ERROR_FLAGS[kind]}`, String(rates[kind])]));
     return endpoint.errorScale === undefined ? args : [...args, "--error-scale", String(endpoint.errorScale)];
 }
 

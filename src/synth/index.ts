@@ -17,7 +17,7 @@ export type { DatasetFormat, WrittenDataset } from "./write-dataset.js";
 export { readQuestion, splitSentences } from "./read-question.js";
 export { readPrompt } from "./prompt-reader.js";
 export type { ReadPrompt } from "./prompt-reader.js";
-export { DEFAULT_TEACHER_ERROR_RATES, TEACHER_ERROR_KINDS, proposeStep, resolveErrorRates } from "./teacher-policy.js";
+export { DEFAULT_TEACHER_ERROR_RATES, TEACHER_ERROR_FLAGS, TEACHER_ERROR_KINDS, proposeStep, resolveErrorRates, scaleErrorRates } from "./teacher-policy.js";
 export type { TeacherErrorKind, TeacherErrorRates, TeacherSample, TeacherStep } from "./teacher-policy.js";
 export { DEFAULT_TEACHER_MODEL, TeacherBackend, teacherCompletions } from "./teacher-backend.js";
 export type { TeacherCompletion, TeacherOptions } from "./teacher-backend.js";

@@ -47,6 +47,22 @@ export const DEFAULT_TEACHER_ERROR_RATES: Readonly<TeacherErrorRates> = {
     repeatFact: 0,
 };
 
+/** Each kind's command-line flag (`rstar teacher serve|eval --repeat-fact P`), for the CLI and the commands that start it. */
+export const TEACHER_ERROR_FLAGS: Readonly<Record<TeacherErrorKind, string>> = {
+    wrongNumber: "wrong-number",
+    wrongOperator: "wrong-operator",
+    codeError: "code-error",
+    skipFact: "skip-fact",
+    distractor: "distractor",
+    prematureAnswer: "premature-answer",
+    repeatFact: "repeat-fact",
+};
+
+/** `rates` over the defaults, every kind times `scale` (`--error-scale`); not validated (see resolveErrorRates). */
+export function scaleErrorRates(rates: Partial<Record<TeacherErrorKind, number | undefined>>, scale = 1): TeacherErrorRates {
+    return Object.fromEntries(TEACHER_ERROR_KINDS.map((kind) => [kind, (rates[kind] ?? DEFAULT_TEACHER_ERROR_RATES[kind]) * scale])) as unknown as TeacherErrorRates;
+}
+
 /** Error rates merged over the defaults; throws RangeError unless each is in [0, 1] and they sum to at most 1. */
 export function resolveErrorRates(rates: Partial<TeacherErrorRates> = {}): TeacherErrorRates {
     const resolved = { ...DEFAULT_TEACHER_ERROR_RATES, ...rates };

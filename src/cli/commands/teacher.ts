@@ -5,10 +5,12 @@ import { createSandbox } from "../../sandbox/index.js";
 import {
     DEFAULT_TEACHER_ERROR_RATES,
     DEFAULT_TEACHER_MODEL,
+    TEACHER_ERROR_FLAGS,
     TEACHER_ERROR_KINDS,
     TeacherBackend,
     measurePolicy,
     resolveErrorRates,
+    scaleErrorRates,
     type TeacherErrorKind,
     type TeacherErrorRates,
 } from "../../synth/index.js";
@@ -35,16 +37,6 @@ interface EvalFlags extends RateFlags {
     json?: boolean;
 }
 
-const FLAG_NAMES: Record<TeacherErrorKind, string> = {
-    wrongNumber: "wrong-number",
-    wrongOperator: "wrong-operator",
-    codeError: "code-error",
-    skipFact: "skip-fact",
-    distractor: "distractor",
-    prematureAnswer: "premature-answer",
-    repeatFact: "repeat-fact",
-};
-
 const RATE_HELP: Record<TeacherErrorKind, string> = {
     wrongNumber: "an operand is misread (another number)",
     wrongOperator: "the operator is wrong",
@@ -57,16 +49,15 @@ const RATE_HELP: Record<TeacherErrorKind, string> = {
 
 function addRateOptions(command: Command): Command {
     for (const kind of TEACHER_ERROR_KINDS) {
-        command.option(`--${FLAG_NAMES[kind]} <p>`, `per-step probability that ${RATE_HELP[kind]} (default ${DEFAULT_TEACHER_ERROR_RATES[kind]})`, probability(`--${FLAG_NAMES[kind]}`));
+        command.option(`--${TEACHER_ERROR_FLAGS[kind]} <p>`, `per-step probability that ${RATE_HELP[kind]} (default ${DEFAULT_TEACHER_ERROR_RATES[kind]})`, probability(`--${TEACHER_ERROR_FLAGS[kind]}`));
     }
     return command.option("--error-scale <x>", "multiply every error rate by x (0: a perfect teacher)", nonNegative("--error-scale"));
 }
 
 function ratesFrom(flags: RateFlags): TeacherErrorRates {
-    const scale = flags.errorScale ?? 1;
-    const rates = Object.fromEntries(TEACHER_ERROR_KINDS.map((kind) => [kind, (flags[kind] ?? DEFAULT_TEACHER_ERROR_RATES[kind]) * scale])) as unknown as TeacherErrorRates;
+    const rates = Object.fromEntries(TEACHER_ERROR_KINDS.flatMap((kind) => (flags[kind] === undefined ? [] : [[kind, flags[kind]]])));
     try {
-        return resolveErrorRates(rates);
+        return resolveErrorRates(scaleErrorRates(rates, flags.errorScale));
     } catch (error) {
         throw new RstarError("INVALID_ARGUMENT", (error as Error).message);
     }
