@@ -55,9 +55,8 @@ function addRateOptions(command: Command): Command {
 }
 
 function ratesFrom(flags: RateFlags): TeacherErrorRates {
-    const rates = Object.fromEntries(TEACHER_ERROR_KINDS.flatMap((kind) => (flags[kind] === undefined ? [] : [[kind, flags[kind]]])));
     try {
-        return resolveErrorRates(scaleErrorRates(rates, flags.errorScale));
+        return resolveErrorRates(scaleErrorRates(flags, flags.errorScale));
     } catch (error) {
         throw new RstarError("INVALID_ARGUMENT", (error as Error).message);
     }
