@@ -3,6 +3,7 @@ import { binary, literal, literals, toPython, variable, variablesOf, type Expres
 import { planSolution, type PlanStep, type SolutionPlan } from "./plan.js";
 import { readPrompt } from "./prompt-reader.js";
 import { createRandom, type Random } from "./random.js";
+import { misreadComment, misreadNumber } from "./misreading.js";
 import { readQuestion } from "./read-question.js";
 import { answerStepText, codeStepText, printStepText } from "./solution.js";
 
@@ -216,39 +217,6 @@ function wrongNumber(
 ): TeacherStep {
     if (literals(expression).some((n) => n !== 100)) return write(step, replaceLiteral(expression, random, (n) => misreadNumber(n, random)), kind);
     return write(step, { ...expression, op: swapOperator(expression.op) }, "wrongOperator");
-}
-
-/**
- * The number a misreading puts in place of `n`, distributed as the tiny policies' own misreadings are: on 124 of
- * their step pairs whose wrong step only changes a number (MCTS on 600 problems, seed 7) about 2 in 10 were off by 1
- * or 2 and 1 in 10 by ten; the rest were another number altogether, some with the digits swapped (85 -> 58). A
- * teacher that only nudges by 1, 2 or 10 teaches a reward model to spot nudges, which the policy rarely makes.
- */
-function misreadNumber(n: number, random: Random): number {
-    const u = random.next();
-    let changed: number;
-    if (u < 0.2) changed = n + random.pick([-2, -1, 1, 2]);
-    else if (u < 0.3) changed = n + random.pick([-10, 10]);
-    else if (u < 0.45 && n >= 10 && n < 100 && n % 11 !== 0 && n % 10 !== 0) changed = (n % 10) * 10 + Math.floor(n / 10);
-    else changed = random.int(Math.max(1, Math.floor(n / 2)), Math.max(n * 2, n + 20));
-    return changed >= 1 && changed !== n ? changed : n + 1;
-}
-
-/**
- * A number mistake is a misreading: the comment restates the question with the wrong number, as the code uses it.
- * (A comment that keeps the right number next to code that uses another would be a mistake a reward model spots from
- * the step alone; the tiny policies trained here misread the question, so the comment and the code agree.)
- */
-function misreadComment(comment: string, intended: Expression, written: Expression): string {
-    const before = literals(intended);
-    const after = literals(written);
-    if (before.length !== after.length) return comment;
-    let text = comment;
-    before.forEach((old, i) => {
-        const now = after[i] as number;
-        if (now !== old) text = text.replace(new RegExp(`(?<![\\d.])${old}(?![\\d])`, "g"), String(now));
-    });
-    return text;
 }
 
 function swapOperator(op: Operator): Operator {
