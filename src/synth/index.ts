@@ -10,6 +10,8 @@ export type { GeneratedStory, ProblemOptions } from "./generate.js";
 export { planSolution, stepCode } from "./plan.js";
 export type { PlanStep, SolutionPlan } from "./plan.js";
 export { referenceSolution, referenceTrajectory } from "./solution.js";
+export { misreadDataset, misreadPairs } from "./misread-pairs.js";
+export type { MisreadOptions, MisreadPairs, PairRecord, MisreadProblem, MisreadSplit } from "./misread-pairs.js";
 export { DEFAULT_IN_DISTRIBUTION_STEPS, DEFAULT_OOD_STEPS, SPLITS, generateDataset } from "./dataset.js";
 export type { DatasetOptions, SplitName, SynthDataset, SynthProblem } from "./dataset.js";
 export { writeDataset } from "./write-dataset.js";

@@ -48,7 +48,31 @@ describe("rstar synth generate", () => {
         expect((await cli(["synth", "generate"])).code).toBe(2);
     });
 
-    it.each([["synth", "generate"], ["teacher", "serve"], ["teacher", "eval"]])("has --help (%s %s)", async (...command) => {
+    it("misreads writes problem-disjoint train and held-out pairs, byte-identical for the same seed", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "rstar-synth-misreads-"));
+        dirs.push(dir);
+        expect((await cli(["synth", "generate", "--out", join(dir, "data"), "--seed", "4", "--train", "30", "--test", "0", "--ood", "0"])).code).toBe(0);
+        const args = ["synth", "misreads", "--data", join(dir, "data", "train.jsonl"), "--held-out", "5", "--seed", "2"];
+        const first = await cli([...args, "--out", join(dir, "a")]);
+        expect(first.code).toBe(0);
+        const { counts } = JSON.parse(first.stdout) as { counts: { skipped: number; train: { problems: number; steps: number; solutions: number }; heldOut: { problems: number; steps: number } } };
+        expect(counts.skipped).toBe(0);
+        expect(counts.heldOut.problems).toBe(5);
+        expect(counts.train.problems).toBe(25);
+        expect(counts.train.steps).toBeGreaterThan(25);
+        expect((await cli([...args, "--out", join(dir, "b")])).code).toBe(0);
+        const files = (await readdir(join(dir, "a"))).sort();
+        expect(files).toEqual(["heldout-solutions.jsonl", "heldout-steps.jsonl", "manifest.json", "solutions.jsonl", "steps.jsonl"]);
+        for (const file of files) expect(await readFile(join(dir, "b", file), "utf8")).toBe(await readFile(join(dir, "a", file), "utf8"));
+        const steps = (await readFile(join(dir, "a", "steps.jsonl"), "utf8")).trim().split("\n");
+        expect(steps).toHaveLength(counts.train.steps);
+        expect(Object.keys(JSON.parse(steps[0]!) as object).sort()).toEqual(["neg", "neg_count", "pos", "pos_count", "prompt"]);
+        // not synthetic problems, a bad record, a bad share
+        expect((await cli(["synth", "misreads", "--data", join(dir, "data", "manifest.json"), "--out", join(dir, "c")])).code).toBe(2);
+        expect((await cli([...args, "--out", join(dir, "c"), "--keep-comment", "1.5"])).code).toBe(2);
+    });
+
+    it.each([["synth", "generate"], ["synth", "misreads"], ["teacher", "serve"], ["teacher", "eval"]])("has --help (%s %s)", async (...command) => {
         const help = await cli([...command, "--help"]);
         expect(help.code).toBe(0);
         expect(help.stdout).toMatch(/Usage: rstar/);

@@ -1,6 +1,9 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { loadDataset } from "../../data/index.js";
 import { RstarError } from "../../errors/index.js";
-import { DEFAULT_IN_DISTRIBUTION_STEPS, DEFAULT_OOD_STEPS, MAX_DIFFICULTY, MIN_DIFFICULTY, generateDataset, writeDataset, type DatasetOptions } from "../../synth/index.js";
+import { DEFAULT_IN_DISTRIBUTION_STEPS, DEFAULT_OOD_STEPS, MAX_DIFFICULTY, MIN_DIFFICULTY, generateDataset, misreadDataset, writeDataset, type DatasetOptions } from "../../synth/index.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { action } from "../run-command.js";
 
@@ -47,6 +50,75 @@ Example:
 Exit codes: 0 ok; 2 bad usage; 70 internal error. See docs/synthetic-domain.md.`,
         )
         .action(action("synth generate", (flags: GenerateFlags) => generate(flags)));
+    synth
+        .command("misreads")
+        .description("write PPM pretraining pairs that teach one check: a question number misread as another")
+        .requiredOption("--data <file>", "synthetic problems (JSON or JSONL with question and answer, e.g. train.jsonl from `synth generate`)")
+        .requiredOption("--out <dir>", "output directory (created if missing; files in it are overwritten)")
+        .option("--seed <n>", "seed: the same seed and data give byte-identical files", integer("--seed"), 0)
+        .option("--held-out <n>", "keep the pairs of the first n problems apart, as problem-disjoint held-out pairs", count("--held-out"), 0)
+        .option("--keep-comment <p>", "share of misread steps whose comment keeps the right number", probability("--keep-comment"), 0.1)
+        .addHelpText(
+            "after",
+            `
+Each pair is the reference solution's next step against the same step with one question number read as a number that
+is not in the question, comment and code alike ({prompt, pos, neg, pos_count, neg_count}, as \`rstar extract ppm\`
+writes); and, once per problem, the whole reference solution against one with such a step, its output and boxed
+answer recomputed. The two sides word their comments independently, so only the number tells them apart.
+
+Files: steps.jsonl, solutions.jsonl, heldout-steps.jsonl, heldout-solutions.jsonl, manifest.json (counts).
+Train a PPM on them first, then on the policy's own pairs (\`rstar train ppm --base PPM_DIR\`): docs/evolve.md,
+"Misreadings made on purpose".
+
+Example:
+  rstar synth generate --out data/synth --seed 5 --train 14000 --test 10 --ood 10
+  rstar synth misreads --data data/synth/train.jsonl --out data/misreads --held-out 600
+
+Exit codes: 0 ok; 2 bad usage or data (a bad record names its file, line and field); 70 internal error.`,
+        )
+        .action(action("synth misreads", (flags: MisreadFlags) => misreads(flags)));
+}
+
+interface MisreadFlags {
+    data: string;
+    out: string;
+    seed: number;
+    heldOut: number;
+    keepComment: number;
+}
+
+async function misreads(flags: MisreadFlags): Promise<ExitCodeValue> {
+    const problems = await loadDataset(flags.data, { requireAnswers: true });
+    const made = misreadDataset(
+        problems.map((problem) => ({ question: problem.question, answer: String(Array.isArray(problem.answer) ? problem.answer[0] : problem.answer) })),
+        { seed: flags.seed, heldOut: flags.heldOut, keepComment: flags.keepComment },
+    );
+    if (made.train.problems + made.heldOut.problems === 0) throw new RstarError("INVALID_INPUT", `no problem in ${flags.data} is a synthetic problem this domain reads (rstar synth generate writes them)`);
+    await mkdir(flags.out, { recursive: true });
+    const lines = (records: readonly object[]) => records.map((r) => JSON.stringify(r) + "\n").join("");
+    const files = {
+        steps: join(flags.out, "steps.jsonl"),
+        solutions: join(flags.out, "solutions.jsonl"),
+        heldOutSteps: join(flags.out, "heldout-steps.jsonl"),
+        heldOutSolutions: join(flags.out, "heldout-solutions.jsonl"),
+        manifest: join(flags.out, "manifest.json"),
+    };
+    await writeFile(files.steps, lines(made.train.steps), "utf8");
+    await writeFile(files.solutions, lines(made.train.solutions), "utf8");
+    await writeFile(files.heldOutSteps, lines(made.heldOut.steps), "utf8");
+    await writeFile(files.heldOutSolutions, lines(made.heldOut.solutions), "utf8");
+    const counts = {
+        problems: problems.length,
+        skipped: made.skipped,
+        train: { problems: made.train.problems, steps: made.train.steps.length, solutions: made.train.solutions.length },
+        heldOut: { problems: made.heldOut.problems, steps: made.heldOut.steps.length, solutions: made.heldOut.solutions.length },
+    };
+    await writeFile(files.manifest, JSON.stringify({ data: flags.data, seed: flags.seed, keepComment: flags.keepComment, counts }, null, 2) + "\n", "utf8");
+    process.stderr.write(
+        `wrote ${counts.train.steps} step and ${counts.train.solutions} solution pairs (${counts.train.problems} problems), held out ${counts.heldOut.steps} and ${counts.heldOut.solutions} (${counts.heldOut.problems}); skipped ${counts.skipped} problems to ${flags.out}\n`,
+    );
+    process.stdout.write(JSON.stringify({ files, counts }) + "\n");
+    return ExitCode.ok;
 }
 
 async function generate(flags: GenerateFlags): Promise<ExitCodeValue> {
@@ -88,6 +160,14 @@ function count(flag: string): (value: string) => number {
     return (value) => {
         const parsed = integer(flag)(value);
         if (parsed < 0) throw new RstarError("INVALID_ARGUMENT", `${flag} must be 0 or more, got "${value}"`);
+        return parsed;
+    };
+}
+
+function probability(flag: string): (value: string) => number {
+    return (value) => {
+        const parsed = Number(value);
+        if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new RstarError("INVALID_ARGUMENT", `${flag} must be a number from 0 to 1, got "${value}"`);
         return parsed;
     };
 }
