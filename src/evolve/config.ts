@@ -162,6 +162,23 @@ const roundSchema = z.strictObject({
             })
             .nullable()
             .optional(),
+        /**
+         * Synthetic data only: before training on the round's pairs, the PPM backbone (this round's policy) first trains
+         * on misread pairs (`rstar synth misreads`) from `problems` freshly generated train problems none of whose
+         * questions is in test or ood, the first `heldOut` of them kept apart as held-out pairs; the round's PPM then
+         * continues from it. Absent or null: off (the paper). Not the paper's; see docs/evolve.md ("Misreadings made on
+         * purpose").
+         */
+        misreadPretrain: z
+            .strictObject({
+                problems: z.number().int().positive(),
+                heldOut: z.number().int().nonnegative().default(600),
+                /** Misread step pairs kept (at random) next to every whole-solution pair; null: all. */
+                maxStepPairs: z.number().int().positive().nullable().default(null),
+                trainer: trainerSchema,
+            })
+            .nullable()
+            .optional(),
         trainer: trainerSchema,
     }),
 });
@@ -452,6 +469,9 @@ export function loadEvolveConfig(options: { file?: string; preset?: string; cwd?
             if (round[kind].trainer.kind === "rstar" && round[kind].format !== "official") {
                 throw new InputError(`rstar train ${kind} reads the official format; use format "official" or a command trainer`, { file: options.file ?? presetName, field: `rounds.${i}.${kind}.format` });
             }
+        }
+        if ((round.ppm.misreadPretrain ?? null) !== null && !("synth" in config.data)) {
+            throw new InputError("ppm.misreadPretrain makes its pairs from synthetic problems: it needs data.synth", { file: options.file ?? presetName, field: `rounds.${i}.ppm.misreadPretrain` });
         }
         if (round.sft.init === "base" && config.basePolicy === null && round.sft.trainer.kind === "command") {
             throw new InputError('sft.init "base" with a command trainer needs basePolicy (the checkpoint {init} stands for)', { file: options.file ?? presetName, field: `rounds.${i}.sft.init` });

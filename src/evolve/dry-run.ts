@@ -9,6 +9,7 @@ import {
     evolvePaths,
     extractArgs,
     methodNeedsReward,
+    misreadProblemOptions,
     policySamplesArgs,
     policyServer,
     rewardFlags,
@@ -165,10 +166,25 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                         checks.push(trainerCheck(`rounds.${n - 1}.sft`, round.sft.trainer, round.sft.format, "sft"));
                         break;
                     }
+                    case "misread-pairs": {
+                        const pretrain = round.ppm.misreadPretrain;
+                        planned.notes.push(`${pretrain?.problems} new synthetic problems (seed ${misreadProblemOptions(config, n).seed}, none of test's or ood's questions), misread pairs (rstar synth misreads) → ${rp.misreadPairs}, the first ${pretrain?.heldOut}'s held out → ${rp.misreadHeldOut}`);
+                        break;
+                    }
+                    case "pretrain-ppm": {
+                        const pretrain = round.ppm.misreadPretrain;
+                        if (pretrain === null || pretrain === undefined) break;
+                        const trainer = pretrain.trainer.kind === "rstar" ? { ...pretrain.trainer, args: ["--test-pairs", rp.misreadHeldOut, ...pretrain.trainer.args] } : pretrain.trainer;
+                        planned.command = displayCommand(trainPpmCommand(trainer, { round: n, seed: config.seed * 1000 + 100 + n, dir: rp.dir, pairs: rp.misreadPairs, out: rp.misreadPpm, base: rp.policy, test: paths.data.test }, `rounds.${n - 1}.ppm.misreadPretrain.trainer`));
+                        planned.notes.push(`backbone from ${rp.policy}; the round's PPM continues from ${rp.misreadPpm}`);
+                        checks.push(trainerCheck(`rounds.${n - 1}.ppm.misreadPretrain`, pretrain.trainer, "official", "ppm"));
+                        break;
+                    }
                     case "train-ppm": {
-                        const base = round.ppm.init === "previous" && prev !== null ? prev.ppm : rp.policy;
+                        const pretrained = (round.ppm.misreadPretrain ?? null) !== null;
+                        const base = pretrained ? rp.misreadPpm : round.ppm.init === "previous" && prev !== null ? prev.ppm : rp.policy;
                         planned.command = displayCommand(trainPpmCommand(round.ppm.trainer, { round: n, seed: config.seed * 1000 + n, dir: rp.dir, pairs: ppmTrainingPairs(config, n, paths), out: rp.ppm, base, test: paths.data.test }, `rounds.${n - 1}.ppm.trainer`));
-                        planned.notes.push(`backbone from ${base}${round.ppm.init === "policy" ? " (re-initialised from this round's policy, official issue #29)" : ""}`);
+                        planned.notes.push(`backbone from ${base}${pretrained ? " (this round's policy pretrained on misread pairs)" : round.ppm.init === "policy" ? " (re-initialised from this round's policy, official issue #29)" : ""}`);
                         checks.push(trainerCheck(`rounds.${n - 1}.ppm`, round.ppm.trainer, round.ppm.format, "ppm"));
                         break;
                     }

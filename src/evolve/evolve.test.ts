@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DatasetProblem } from "../data/index.js";
 import { configSchema, fillTemplate, loadEvolveConfig, mergeConfig, paperDefaults, syntheticPreset } from "./config.js";
+import { generateDataset } from "../synth/index.js";
+import { writeMisreadPairs } from "./misread-stage.js";
 import { ppmHeldoutOf } from "./report.js";
 import { policySampleProblems, questionsIn, sampleProblems } from "./sample.js";
-import { evalModels, evolvePaths, mixedPpmPairs, mixedSftRecords, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages, sftTrainingRecords, synthArgs } from "./stages.js";
+import { evalModels, evolvePaths, misreadProblemOptions, mixedPpmPairs, mixedSftRecords, policySamplesArgs, policyServer, ppmTrainingPairs, roundStages, sftTrainingRecords, synthArgs } from "./stages.js";
 
 const dir = mkdtempSync(join(tmpdir(), "rstar-evolve-unit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -177,6 +179,57 @@ describe("SFT records across rounds (sft.earlierRecords)", () => {
         expect(paper.rounds.every((r) => r.sft.earlierRecords === "none" && r.sft.ownRecordsRepeat === 1)).toBe(true);
         expect(sftTrainingRecords(paper, 3, evolvePaths({ config: paper, baseDir: dir, source: "paper" }, "/runs/x"))).toBe("/runs/x/round-3/sft.jsonl");
         expect(() => loadEvolveConfig({ file: configFile({ roundDefaults: { sft: { earlierRecords: "some" } } }), preset: "paper" })).toThrow(/rounds\.0\.sft\.earlierRecords/);
+    });
+});
+
+describe("PPM pretraining on misread pairs (ppm.misreadPretrain)", () => {
+    const pretrain = { problems: 120, heldOut: 10, maxStepPairs: 60, trainer: { kind: "rstar" } };
+
+    it("is off in both presets; on, it pretrains after train-sft and before train-ppm, and needs synthetic data", () => {
+        for (const preset of [paperDefaults(), syntheticPreset()]) {
+            const config = configSchema.parse(preset);
+            expect(config.rounds.every((r) => (r.ppm.misreadPretrain ?? null) === null)).toBe(true);
+            const paths = evolvePaths({ config, baseDir: dir, source: "preset" }, "/runs/x");
+            for (let n = 1; n <= config.rounds.length; n += 1) expect(roundStages(config, n, paths).map((s) => s.name)).not.toContain("pretrain-ppm");
+        }
+        const on = loadEvolveConfig({ file: configFile({ rounds: [{}, {}, { ppm: { misreadPretrain: { problems: 100, trainer: { kind: "rstar" } } } }] }), preset: "synthetic" }).config;
+        expect(on.rounds[2]?.ppm.misreadPretrain).toEqual({ problems: 100, heldOut: 600, maxStepPairs: null, trainer: { kind: "rstar", args: [] } });
+        const names = roundStages(on, 3, evolvePaths({ config: on, baseDir: dir, source: "synthetic" }, "/runs/s")).map((s) => s.name);
+        expect(names.slice(names.indexOf("train-sft"), names.indexOf("train-ppm") + 1)).toEqual(["train-sft", "misread-pairs", "pretrain-ppm", "train-ppm"]);
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { misreadPretrain: { problems: 10, trainer: { kind: "rstar" } } } }] }) })).toThrow(/field "rounds\.1\.ppm\.misreadPretrain"/);
+        expect(() => loadEvolveConfig({ file: configFile({ rounds: [{}, { ppm: { misreadPretrain: { problems: 0, trainer: { kind: "rstar" } } } }] }), preset: "synthetic" })).toThrow(/field "rounds\.1\.ppm\.misreadPretrain\.problems"/);
+    });
+
+    it("writes the same pairs on a rerun, from new problems none of whose questions is in test or ood, the held-out ones apart", async () => {
+        const config = syntheticPreset();
+        (config.rounds[2] as { ppm: Record<string, unknown> }).ppm["misreadPretrain"] = pretrain;
+        const parsed = configSchema.parse(config);
+        const out = join(dir, "misreads-run");
+        const paths = evolvePaths({ config: parsed, baseDir: dir, source: "synthetic" }, out);
+        mkdirSync(join(out, "data"), { recursive: true });
+        mkdirSync(paths.round(3).dir, { recursive: true });
+        // One of the problems the stage will generate is a test problem: the stage must leave it out.
+        const generated = generateDataset(misreadProblemOptions(parsed, 3)).train;
+        const clash = generated[4]!;
+        writeFileSync(paths.data.test as string, JSON.stringify({ question: clash.question, answer: clash.answer }) + "\n");
+        writeFileSync(paths.data.ood as string, JSON.stringify({ question: "Something else entirely?", answer: "1" }) + "\n");
+        const made = await writeMisreadPairs(parsed, 3, paths);
+        expect(made).toMatchObject({ problems: 119, excluded: 1, stepPairs: 60, heldOutProblems: 10 });
+        const read = (path: string) => readFileSync(path, "utf8");
+        const pairs = read(paths.round(3).misreadPairs).trim().split("\n");
+        const heldOut = read(paths.round(3).misreadHeldOut).trim().split("\n");
+        expect(pairs).toHaveLength(made.pairs);
+        expect(made.pairs).toBe(60 + made.solutionPairs);
+        expect(heldOut).toHaveLength(made.heldOutPairs);
+        const questionOf = (line: string) => (JSON.parse(line) as { prompt: string }).prompt.split("\n")[1];
+        expect([...pairs, ...heldOut].map(questionOf)).not.toContain(clash.question);
+        const trained = new Set(pairs.map(questionOf));
+        expect(heldOut.filter((line) => trained.has(questionOf(line)))).toEqual([]);
+        const before = read(paths.round(3).misreadPairs);
+        await writeMisreadPairs(parsed, 3, paths);
+        expect(read(paths.round(3).misreadPairs)).toBe(before);
+        // a round without ppm.misreadPretrain has no such stage to run
+        expect(() => misreadProblemOptions(parsed, 4)).toThrow(/round 4 has no ppm.misreadPretrain/);
     });
 });
 

@@ -48,6 +48,8 @@ export interface RoundReport {
      * overall and by kind with sample sizes and Wilson intervals. Null when the PPM came from a command trainer.
      */
     ppmHeldout: PpmHeldout | null;
+    /** ppm.misreadPretrain: its training pairs and the pretrained PPM on the held-out misread pairs; null when off. */
+    misreadPretrain: { pairs: number; heldout: PpmHeldout | null } | null;
     evals: Record<string, EvalRow>;
     /** Seconds per stage (all attempts), and status. */
     stages: Record<string, { status: string; seconds: number; note: string | null }>;
@@ -141,6 +143,7 @@ export function buildRoundReport(dir: string, n: number, state: RoundState, sear
         policyMetrics: state.artifacts.policy === null ? null : readJson(join(dir, state.artifacts.policy, "metrics.json")),
         ppmMetrics,
         ppmHeldout: ppmHeldoutOf(ppmMetrics),
+        misreadPretrain: state.order.includes("pretrain-ppm") ? { pairs: countLines(join(rd, "misread-pairs.jsonl")), heldout: ppmHeldoutOf(readJson(join(rd, "ppm-misreads", "metrics.json"))) } : null,
         evals,
         stages,
         secondsTotal: round3(Object.values(stages).reduce((sum, s) => sum + s.seconds, 0)),

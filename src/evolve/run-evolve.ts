@@ -6,6 +6,7 @@ import { parseJson } from "../util/index.js";
 import { type EvolveConfig, type LoadedConfig, type RoundConfig } from "./config.js";
 import { displayCommand, freePort, killLeftovers, runChild, startServer, withPort, type RunningServer, type StageCommand } from "./process.js";
 import { buildRoundReport, writeEvolveReport } from "./report.js";
+import { writeMisreadPairs } from "./misread-stage.js";
 import { policySampleProblems, questionsIn, readOutcomes, sampleProblems } from "./sample.js";
 import {
     countLines,
@@ -330,6 +331,22 @@ class Orchestrator {
                 if (trainingRecords !== rp.sft) writeTextAtomic(trainingRecords, mixedSftRecords(this.config, n, this.paths, (path) => (existsSync(path) ? readFileSync(path, "utf8") : null)));
                 return { command: trainSftCommand(round.sft.trainer, { round: n, seed: this.config.seed * 1000 + n, dir: rp.dir, data: trainingRecords, out: rp.policy, init, test: this.paths.data.test }, `${where}.sft.trainer`), outputs: [rp.policy] };
             }
+            case "misread-pairs": {
+                if (state.artifacts.policy === null) return { skip: "no policy to pretrain a PPM from" };
+                const made = await writeMisreadPairs(this.config, n, this.paths);
+                return {
+                    internal: `${made.pairs} misread pairs (${made.stepPairs} steps, ${made.solutionPairs} whole solutions) from ${made.problems} new problems${made.excluded > 0 ? ` (${made.excluded} left out: their question is in test or ood)` : ""}, ${made.heldOutPairs} held out → ${rel(this.paths.dir, rp.misreadPairs)}`,
+                    summary: made,
+                };
+            }
+            case "pretrain-ppm": {
+                const pretrain = round.ppm.misreadPretrain ?? null;
+                const policy = state.artifacts.policy === null ? null : join(this.paths.dir, state.artifacts.policy);
+                if (pretrain === null || policy === null || countLines(rp.misreadPairs) === 0) return { skip: "no policy or no misread pairs" };
+                // Our trainer measures the check on the held-out misread pairs; a command trainer gets them as {test}'s sibling file.
+                const trainer = pretrain.trainer.kind === "rstar" && countLines(rp.misreadHeldOut) > 0 ? { ...pretrain.trainer, args: ["--test-pairs", rp.misreadHeldOut, ...pretrain.trainer.args] } : pretrain.trainer;
+                return { command: trainPpmCommand(trainer, { round: n, seed: this.config.seed * 1000 + 100 + n, dir: rp.dir, pairs: rp.misreadPairs, out: rp.misreadPpm, base: policy, test: this.paths.data.test }, `${where}.ppm.misreadPretrain.trainer`), outputs: [rp.misreadPpm] };
+            }
             case "train-ppm": {
                 // The round's own pairs: from its searches, and from its policy's best-of-N samples (ppm.policySamples).
                 const pairs = countLines(rp.pairs) + ((round.ppm.policySamples ?? null) !== null ? countLines(rp.policySamplePairs) : 0);
@@ -338,8 +355,10 @@ class Orchestrator {
                     state.artifacts.ppm = previous.ppm === null ? null : rel(this.paths.dir, previous.ppm);
                     return { skip: `no preference pairs; round ${n} ${previous.ppm === null ? "has no PPM" : `keeps the PPM of round ${n - 1}`}` };
                 }
-                // Official repo, issue #29: each round the reward model is re-initialised from the (new) policy.
-                const base = round.ppm.init === "previous" && previous.ppm !== null ? previous.ppm : policy;
+                // Official repo, issue #29: each round the reward model is re-initialised from the (new) policy; with
+                // ppm.misreadPretrain, from that policy pretrained on misread pairs.
+                const pretrained = state.stages["pretrain-ppm"]?.status === "done" && existsSync(rp.misreadPpm) ? rp.misreadPpm : null;
+                const base = pretrained ?? (round.ppm.init === "previous" && previous.ppm !== null ? previous.ppm : policy);
                 state.artifacts.ppm = rel(this.paths.dir, rp.ppm);
                 const trainingPairs = ppmTrainingPairs(this.config, n, this.paths);
                 if (trainingPairs !== rp.pairs) writeTextAtomic(trainingPairs, mixedPpmPairs(this.config, n, this.paths, (path) => (existsSync(path) ? readFileSync(path, "utf8") : null)));

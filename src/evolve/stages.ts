@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { RstarError } from "../errors/index.js";
 import { PRESETS } from "../search/index.js";
-import { TEACHER_ERROR_FLAGS, TEACHER_ERROR_KINDS } from "../synth/index.js";
-import { baselineAfterRound, configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
+import { TEACHER_ERROR_FLAGS, TEACHER_ERROR_KINDS, type DatasetOptions } from "../synth/index.js";
+import { baselineAfterRound, parseStepRange, configPath, evaluatesAfterRound, fillTemplate, type Endpoint, type EvolveConfig, type LoadedConfig, type Placeholder, type RewardEndpoint, type RoundConfig, type Trainer } from "./config.js";
 import { shellQuote, type StageCommand } from "./process.js";
 
 /**
@@ -36,6 +36,10 @@ export interface RoundPaths {
     policySampleProblems: string;
     policySamples: string;
     policySamplePairs: string;
+    /** ppm.misreadPretrain: its training and held-out pairs, and the pretrained PPM the round's PPM continues from. */
+    misreadPairs: string;
+    misreadHeldOut: string;
+    misreadPpm: string;
     policy: string;
     ppm: string;
     eval(split: string, method: string): string;
@@ -69,6 +73,9 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
                 policySampleProblems: join(r, "policy-sample-problems.jsonl"),
                 policySamples: join(r, "policy-samples"),
                 policySamplePairs: join(r, "policy-sample-pairs.jsonl"),
+                misreadPairs: join(r, "misread-pairs.jsonl"),
+                misreadHeldOut: join(r, "misread-heldout.jsonl"),
+                misreadPpm: join(r, "ppm-misreads"),
                 policy: join(r, "policy"),
                 ppm: join(r, "ppm"),
                 eval: (split, method) => join(r, "eval", `${split}-${method.replace("@", "-at-")}`),
@@ -78,7 +85,7 @@ export function evolvePaths(loaded: LoadedConfig, dir: string): EvolvePaths {
     };
 }
 
-export type StageKind = "data" | "sample" | "search" | "search-unsolved" | "policy-samples" | "extract-sft" | "extract-ppm" | "extract-policy-samples" | "train-sft" | "train-ppm" | "eval" | "report";
+export type StageKind = "data" | "sample" | "search" | "search-unsolved" | "policy-samples" | "extract-sft" | "extract-ppm" | "extract-policy-samples" | "train-sft" | "misread-pairs" | "pretrain-ppm" | "train-ppm" | "eval" | "report";
 
 export interface StagePlan {
     name: string;
@@ -102,7 +109,10 @@ export function roundStages(config: EvolveConfig, n: number, paths: EvolvePaths)
     if (sampling !== null) stages.push({ name: "policy-samples", kind: "policy-samples" });
     stages.push({ name: "extract-sft", kind: "extract-sft" }, { name: "extract-ppm", kind: "extract-ppm" });
     if (sampling !== null) stages.push({ name: "extract-policy-samples", kind: "extract-policy-samples" });
-    stages.push({ name: "train-sft", kind: "train-sft" }, { name: "train-ppm", kind: "train-ppm" });
+    stages.push({ name: "train-sft", kind: "train-sft" });
+    // After train-sft: the pretraining starts from this round's policy.
+    if ((round.ppm.misreadPretrain ?? null) !== null) stages.push({ name: "misread-pairs", kind: "misread-pairs" }, { name: "pretrain-ppm", kind: "pretrain-ppm" });
+    stages.push({ name: "train-ppm", kind: "train-ppm" });
     for (const split of config.eval.splits) {
         if (paths.data[split] === null) continue;
         for (const method of config.eval.methods) {
@@ -351,6 +361,24 @@ export function mixedPpmPairs(config: EvolveConfig, n: number, paths: EvolvePath
     if (sampling !== null) mixed += withNewline(read(paths.round(n).policySamplePairs) ?? "").repeat(sampling.repeat);
     if (round.ppm.earlierPairs === "all") for (let earlier = 1; earlier < n; earlier += 1) mixed += withNewline(read(paths.round(earlier).pairs) ?? "");
     return mixed;
+}
+
+/** The synthetic problems round n's misread pairs come from: a seed of their own, the data's settings, no test or ood. */
+export function misreadProblemOptions(config: EvolveConfig, n: number): DatasetOptions {
+    const round = config.rounds[n - 1] as RoundConfig;
+    const pretrain = round.ppm.misreadPretrain;
+    if (pretrain === null || pretrain === undefined || !("synth" in config.data)) throw new RstarError("INTERNAL", `round ${n} has no ppm.misreadPretrain`);
+    const s = config.data.synth;
+    return {
+        seed: config.seed * 1000 + 700 + n,
+        train: pretrain.problems,
+        test: 0,
+        ood: 0,
+        difficulty: s.difficulty,
+        ...(s.steps === undefined ? {} : { inDistributionSteps: parseStepRange(s.steps) }),
+        ...(s.oodSteps === undefined ? {} : { oodSteps: parseStepRange(s.oodSteps) }),
+        ...(s.trainSteps === undefined ? {} : { trainSteps: parseStepRange(s.trainSteps) }),
+    };
 }
 
 export function trainPpmCommand(trainer: Trainer, values: { round: number; seed: number; dir: string; pairs: string; out: string; base: string; test: string | null }, where: string): StageCommand {

@@ -371,7 +371,9 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         // Both rounds search with the teacher, so that round 2 has pairs of its own without a trained policy.
         const teacher = { policy: { kind: "teacher", errorScale: 4 }, problems: { steps: "2-2" }, search: { preset: "bootstrap", guidance: "terminal", rollouts: 6, concurrency: 2, args: ["--candidates", "2", "--sandbox-workers", "1"] } };
         // Round 2 also samples best-of-6 with its policy (the teacher here) on the 6 train problems outside its window.
-        const sampling = { ownPairsRepeat: 4, policySamples: { problems: 6, samples: 6, repeat: 2, args: ["--sandbox-workers", "1"] } };
+        // Its PPM is first pretrained on misread pairs from 30 new synthetic problems (ppm.misreadPretrain).
+        const misreadPretrain = { problems: 30, heldOut: 5, trainer: { kind: "rstar", args: ["--max-steps", "4", "--threads", "1", "--quiet"] } };
+        const sampling = { ownPairsRepeat: 4, policySamples: { problems: 6, samples: 6, repeat: 2, args: ["--sandbox-workers", "1"] }, misreadPretrain };
         // Round 2's policy also trains on round 1's SFT records after its own, twice (sft.earlierRecords).
         const mixed = { ...miniature, rounds: [teacher, { ...teacher, ppm: sampling, sft: { earlierRecords: "all", ownRecordsRepeat: 2 } }], eval: { ...miniature.eval, methods: [], baseline: null } };
         const file = join(work, "mixed.json");
@@ -410,6 +412,27 @@ describe("rstar evolve --preset synthetic (miniature)", () => {
         expect(report.stages["policy-samples"]?.seconds).toBeGreaterThan(0);
         expect(report.stages["extract-policy-samples"]?.seconds).toBeGreaterThan(0);
         expect(stages(out, 2)["train-ppm"]).toMatchObject({ status: "done", command: expect.stringContaining(`--pairs ${join(out, "round-2", "ppm-pairs.jsonl")}`) });
+        // ppm.misreadPretrain: pairs from new problems (none of test's or ood's), a PPM pretrained on them from the
+        // round's policy with the held-out ones measured, and the round's PPM continued from it.
+        const misreads = lines("round-2/misread-pairs.jsonl");
+        const misreadHeldOut = lines("round-2/misread-heldout.jsonl");
+        expect(misreads.length).toBeGreaterThan(30);
+        expect(misreadHeldOut.length).toBeGreaterThan(0);
+        const questionOf = (line: string) => (JSON.parse(line) as { prompt: string }).prompt.split("\n")[1];
+        const evaluated = new Set([...lines("data/test.jsonl"), ...lines("data/ood.jsonl")].map((line) => (JSON.parse(line) as { question: string }).question));
+        expect([...misreads, ...misreadHeldOut].filter((line) => evaluated.has(questionOf(line) as string))).toEqual([]);
+        const trainedOn = new Set(misreads.map(questionOf));
+        expect(misreadHeldOut.filter((line) => trainedOn.has(questionOf(line)))).toEqual([]);
+        expect(r2["misread-pairs"]).toMatchObject({ status: "done" });
+        expect(r2["pretrain-ppm"]).toMatchObject({ status: "done", command: expect.stringContaining(`--pairs ${join(out, "round-2", "misread-pairs.jsonl")} --base ${join(out, "round-2", "policy")} --out ${join(out, "round-2", "ppm-misreads")}`) });
+        expect(r2["pretrain-ppm"]?.command).toContain(`--test-pairs ${join(out, "round-2", "misread-heldout.jsonl")}`);
+        expect(r2["train-ppm"]?.command).toContain(`--base ${join(out, "round-2", "ppm-misreads")}`);
+        expect(existsSync(join(out, "round-2", "ppm-misreads", "model.gguf"))).toBe(true);
+        expect(stages(out, 1)["pretrain-ppm"]).toBeUndefined();
+        expect(stages(out, 1)["train-ppm"]?.command).toContain(`--base ${join(out, "round-1", "policy")}`);
+        const misreadReport = (JSON.parse(readFileSync(join(out, "round-2", "report.json"), "utf8")) as { misreadPretrain: { pairs: number; heldout: { pairs: number } | null } }).misreadPretrain;
+        expect(misreadReport.pairs).toBe(misreads.length);
+        expect(misreadReport.heldout?.pairs).toBe(misreadHeldOut.length);
         expect(stages(out, 1)["train-ppm"]?.command).toContain(`--pairs ${join(out, "round-1", "pairs.jsonl")}`);
         // sft.earlierRecords "all": round 2's policy trains on its records twice, then round 1's.
         const ownRecords = lines("round-2/sft.jsonl");

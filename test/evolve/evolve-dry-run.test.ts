@@ -80,6 +80,22 @@ describe("rstar evolve --dry-run", () => {
         for (const round of [2, 3, 4]) expect(trainPpm(round)).toContain(`--pairs ${join(synthOut, `round-${round}`, "ppm-pairs.jsonl")}`);
     });
 
+    it("--preset synthetic with ppm.misreadPretrain: the misread pairs and the pretraining command, the round's PPM continued from it", () => {
+        const synthOut = join(work, "synthetic-misreads");
+        const file = join(work, "misreads.json");
+        writeFileSync(file, JSON.stringify({ rounds: [{}, {}, { ppm: { misreadPretrain: { problems: 14000, trainer: { kind: "rstar", args: ["--epochs", "1"] } } } }, {}] }));
+        const result = rstar(["evolve", "--preset", "synthetic", "--config", file, "--out", synthOut, "--dry-run", "--json"]);
+        expect(result.code, result.stderr + result.stdout).toBe(0);
+        const plan = JSON.parse(result.stdout) as Plan;
+        const stage = (round: number, name: string) => plan.stages.find((s) => s.round === round && s.stage === name);
+        const r3 = (name: string) => join(synthOut, "round-3", name);
+        expect(stage(3, "misread-pairs")?.notes.join(" ")).toContain(`14000 new synthetic problems (seed 1703, none of test's or ood's questions), misread pairs (rstar synth misreads) → ${r3("misread-pairs.jsonl")}, the first 600's held out → ${r3("misread-heldout.jsonl")}`);
+        expect(stage(3, "pretrain-ppm")?.command).toContain(`train ppm --pairs ${r3("misread-pairs.jsonl")} --base ${r3("policy")} --out ${r3("ppm-misreads")} --seed 1103 --test-pairs ${r3("misread-heldout.jsonl")} --epochs 1`);
+        expect(stage(3, "train-ppm")?.command).toContain(`--base ${r3("ppm-misreads")}`);
+        expect(stage(4, "pretrain-ppm")).toBeUndefined();
+        expect(stage(4, "train-ppm")?.command).toContain(`--base ${join(synthOut, "round-4", "policy")}`);
+    });
+
     it("--preset synthetic: the teacher searches short problems in round 1 and long ones in round 2; from round 3 the policy samples best-of-8 on 200 other train problems, its pairs extracted as the round's and mixed into ppm-pairs.jsonl", () => {
         const synthOut = join(work, "synthetic-samples");
         const result = rstar(["evolve", "--preset", "synthetic", "--out", synthOut, "--dry-run", "--json"]);
