@@ -11,6 +11,7 @@ import {
     methodNeedsReward,
     misreadProblemOptions,
     policySamplesArgs,
+    pretrainPpmCommand,
     policyServer,
     rewardFlags,
     roundStages,
@@ -174,8 +175,7 @@ export async function dryRun(loaded: LoadedConfig, dirArg: string, rounds: { fro
                     case "pretrain-ppm": {
                         const pretrain = round.ppm.misreadPretrain;
                         if (pretrain === null || pretrain === undefined) break;
-                        const trainer = pretrain.trainer.kind === "rstar" ? { ...pretrain.trainer, args: ["--test-pairs", rp.misreadHeldOut, ...pretrain.trainer.args] } : pretrain.trainer;
-                        planned.command = displayCommand(trainPpmCommand(trainer, { round: n, seed: config.seed * 1000 + 100 + n, dir: rp.dir, pairs: rp.misreadPairs, out: rp.misreadPpm, base: rp.policy, test: paths.data.test }, `rounds.${n - 1}.ppm.misreadPretrain.trainer`));
+                        planned.command = displayCommand(pretrainPpmCommand(config, n, paths, rp.policy, true));
                         planned.notes.push(`backbone from ${rp.policy}; the round's PPM continues from ${rp.misreadPpm}`);
                         checks.push(trainerCheck(`rounds.${n - 1}.ppm.misreadPretrain`, pretrain.trainer, "official", "ppm"));
                         break;

@@ -20,6 +20,7 @@ import {
     extractArgs,
     methodNeedsReward,
     policySamplesArgs,
+    pretrainPpmCommand,
     policyServer,
     rel,
     rewardFlags,
@@ -343,9 +344,7 @@ class Orchestrator {
                 const pretrain = round.ppm.misreadPretrain ?? null;
                 const policy = state.artifacts.policy === null ? null : join(this.paths.dir, state.artifacts.policy);
                 if (pretrain === null || policy === null || countLines(rp.misreadPairs) === 0) return { skip: "no policy or no misread pairs" };
-                // Our trainer measures the check on the held-out misread pairs; a command trainer gets them as {test}'s sibling file.
-                const trainer = pretrain.trainer.kind === "rstar" && countLines(rp.misreadHeldOut) > 0 ? { ...pretrain.trainer, args: ["--test-pairs", rp.misreadHeldOut, ...pretrain.trainer.args] } : pretrain.trainer;
-                return { command: trainPpmCommand(trainer, { round: n, seed: this.config.seed * 1000 + 100 + n, dir: rp.dir, pairs: rp.misreadPairs, out: rp.misreadPpm, base: policy, test: this.paths.data.test }, `${where}.ppm.misreadPretrain.trainer`), outputs: [rp.misreadPpm] };
+                return { command: pretrainPpmCommand(this.config, n, this.paths, policy, countLines(rp.misreadHeldOut) > 0), outputs: [rp.misreadPpm] };
             }
             case "train-ppm": {
                 // The round's own pairs: from its searches, and from its policy's best-of-N samples (ppm.policySamples).

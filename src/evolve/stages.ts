@@ -381,6 +381,18 @@ export function misreadProblemOptions(config: EvolveConfig, n: number): DatasetO
     };
 }
 
+/**
+ * The pretrain-ppm stage's command: a PPM from `policy` on round n's misread pairs; our trainer also measures it on the
+ * held-out misread pairs when there are any (a command trainer has only its placeholders).
+ */
+export function pretrainPpmCommand(config: EvolveConfig, n: number, paths: EvolvePaths, policy: string, heldOut: boolean): StageCommand {
+    const rp = paths.round(n);
+    const pretrain = (config.rounds[n - 1] as RoundConfig).ppm.misreadPretrain;
+    if (pretrain === null || pretrain === undefined) throw new RstarError("INTERNAL", `round ${n} has no ppm.misreadPretrain`);
+    const trainer = pretrain.trainer.kind === "rstar" && heldOut ? { ...pretrain.trainer, args: ["--test-pairs", rp.misreadHeldOut, ...pretrain.trainer.args] } : pretrain.trainer;
+    return trainPpmCommand(trainer, { round: n, seed: config.seed * 1000 + 100 + n, dir: rp.dir, pairs: rp.misreadPairs, out: rp.misreadPpm, base: policy, test: paths.data.test }, `rounds.${n - 1}.ppm.misreadPretrain.trainer`);
+}
+
 export function trainPpmCommand(trainer: Trainer, values: { round: number; seed: number; dir: string; pairs: string; out: string; base: string; test: string | null }, where: string): StageCommand {
     if (trainer.kind === "rstar") return { kind: "rstar", args: ["train", "ppm", "--pairs", values.pairs, "--base", values.base, "--out", values.out, "--seed", String(values.seed), ...trainer.args, "--json"] };
     return { kind: "shell", command: fillTemplate(trainer.command, quoted({ round: String(values.round), seed: String(values.seed), dir: values.dir, pairs: values.pairs, out: values.out, base: values.base, ...(values.test === null ? {} : { test: values.test }) }), where) };
