@@ -33,10 +33,15 @@ describe("sandbox pool", () => {
     });
 
     it("runs programs in parallel on different workers", async () => {
-        const started = Date.now();
-        const results = await Promise.all([sandbox.run("import time\ntime.sleep(1)\nprint('a')"), sandbox.run("import time\ntime.sleep(1)\nprint('b')")]);
-        expect(results.map((r) => r.observation)).toEqual(["a", "b"]);
-        expect(Date.now() - started).toBeLessThan(1900);
+        // Each program reports when its sleep began and ended: on two workers the intervals overlap,
+        // on one they would follow each other. No wall-clock bound, so a loaded machine cannot fail it.
+        const program = (tag: string) => `import time\nstart = time.time()\ntime.sleep(1)\nprint('${tag}', start, time.time())`;
+        const results = await Promise.all([sandbox.run(program("a")), sandbox.run(program("b"))]);
+        const spans = results.map((r) => r.observation.split(" "));
+        expect(spans.map((span) => span[0])).toEqual(["a", "b"]);
+        const [a, b] = spans.map((span) => [Number(span[1]), Number(span[2])] as const) as [readonly [number, number], readonly [number, number]];
+        expect(a[0]).toBeLessThan(b[1]);
+        expect(b[0]).toBeLessThan(a[1]);
     });
 
     it("applies a per-run timeout", async () => {
